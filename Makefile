@@ -1,0 +1,116 @@
+# streamscore top-level build. Non-recursive: every directory contributes a
+# module.mk (optional) and the generic rules below pick up its sources.
+#   make            build everything into build/
+#   make test       install deps, build, run every test (tests/run)
+#   make demo       install deps, build, run the embedded stack (tools/demo)
+#   make SANITIZE=address,undefined test   same, instrumented, into build-san/
+
+CC       ?= cc
+SANITIZE ?=
+ifeq ($(SANITIZE),)
+BUILD    ?= build
+else
+BUILD    ?= build-san
+endif
+
+PKGS      := rdkafka avro-c libevent libevent_openssl hiredis jansson openssl
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+CFLAGS   ?= -O2 -g
+CFLAGS   += -std=c11 -Wall -Wextra -Werror -fno-strict-aliasing -pthread
+CPPFLAGS += -D_GNU_SOURCE -MMD -MP $(PKG_CFLAGS) $(patsubst %,-I%,$(wildcard libs/*/include))
+LDLIBS   += $(PKG_LIBS) -lm -lpthread
+ifneq ($(SANITIZE),)
+CFLAGS   += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS  += -fsanitize=$(SANITIZE)
+endif
+
+# ---- libraries: libs/<name>/*.c -> $(BUILD)/lib/libss_<name>.a
+LIB_NAMES := $(notdir $(patsubst %/,%,$(wildcard libs/*/)))
+lib_a      = $(BUILD)/lib/libss_$(1).a
+LIB_ARCHIVES := $(foreach l,$(LIB_NAMES),$(call lib_a,$(l)))
+define LIB_template
+$(1)_OBJS := $$(patsubst %.c,$(BUILD)/%.o,$$(wildcard libs/$(1)/*.c))
+$(call lib_a,$(1)): $$($(1)_OBJS)
+	@mkdir -p $$(dir $$@)
+	$$(AR) rcs $$@ $$^
+$(BUILD)/test/libs/$(1)/%: libs/$(1)/tests/%.c $(LIB_ARCHIVES)
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(CPPFLAGS) -Ilibs/$(1) $$(CFLAGS) $$(LDFLAGS) -o $$@ $$< $$(LINK_LIBS) $$(LDLIBS) $$($(1)_LDLIBS) -lcmocka
+UNIT_TESTS += $$(patsubst libs/$(1)/tests/%.c,$(BUILD)/test/libs/$(1)/%,$$(wildcard libs/$(1)/tests/test_*.c))
+endef
+$(foreach l,$(LIB_NAMES),$(eval $(call LIB_template,$(l))))
+LINK_LIBS = -Wl,--start-group $(LIB_ARCHIVES) -Wl,--end-group
+
+# ---- services: services/<name>/*.c -> $(BUILD)/bin/streamscore-<name>
+SVC_NAMES := $(notdir $(patsubst %/,%,$(wildcard services/*/)))
+define SVC_template
+$(1)_SVC_OBJS := $$(patsubst %.c,$(BUILD)/%.o,$$(wildcard services/$(1)/*.c))
+$(1)_SVC_LIBOBJS := $$(filter-out %/main.o,$$($(1)_SVC_OBJS))
+$(BUILD)/bin/streamscore-$(1): $$($(1)_SVC_OBJS) $(LIB_ARCHIVES)
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(LDFLAGS) -o $$@ $$($(1)_SVC_OBJS) $$(LINK_LIBS) $$(LDLIBS) $$($(1)_LDLIBS)
+BINS += $(BUILD)/bin/streamscore-$(1)
+# unit tests of a service link its objects except main.o
+$(BUILD)/test/services/$(1)/%: services/$(1)/tests/%.c $$($(1)_SVC_LIBOBJS) $(LIB_ARCHIVES)
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(CPPFLAGS) -Iservices/$(1) $$(CFLAGS) $$(LDFLAGS) -o $$@ $$< $$($(1)_SVC_LIBOBJS) $$(LINK_LIBS) $$(LDLIBS) $$($(1)_LDLIBS) -lcmocka
+UNIT_TESTS += $$(patsubst services/$(1)/tests/%.c,$(BUILD)/test/services/$(1)/%,$$(wildcard services/$(1)/tests/test_*.c))
+endef
+$(foreach s,$(SVC_NAMES),$(eval $(call SVC_template,$(s))))
+
+# ---- tools and benchmarks: tools/<name>/*.c -> $(BUILD)/bin/<name>; bench/<name>/*.c -> $(BUILD)/bench/<name>
+define PROG_template
+$(2)_OBJS := $$(patsubst %.c,$(BUILD)/%.o,$$(wildcard $(1)/$(2)/*.c))
+ifneq ($$($(2)_OBJS),)
+$(BUILD)/$(3)/$(2): $$($(2)_OBJS) $(LIB_ARCHIVES)
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(LDFLAGS) -o $$@ $$($(2)_OBJS) $$(LINK_LIBS) $$(LDLIBS) $$($(2)_LDLIBS)
+BINS += $(BUILD)/$(3)/$(2)
+endif
+endef
+TOOL_NAMES  := $(notdir $(patsubst %/,%,$(wildcard tools/*/)))
+BENCH_NAMES := $(notdir $(patsubst %/,%,$(wildcard bench/*/)))
+
+# per-directory extras (extra LDLIBS, data files, ...)
+-include $(wildcard libs/*/module.mk services/*/module.mk tools/*/module.mk bench/*/module.mk)
+
+$(foreach t,$(TOOL_NAMES),$(eval $(call PROG_template,tools,$(t),bin)))
+$(foreach b,$(BENCH_NAMES),$(eval $(call PROG_template,bench,$(b),bench)))
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+.PHONY: all build deps test unit demo bench clean format check-format
+all build: $(LIB_ARCHIVES) $(BINS) $(UNIT_TESTS)
+
+deps:
+	@scripts/deps.sh
+
+test: deps
+	@$(MAKE) --no-print-directory all
+	@BUILD=$(BUILD) tests/run
+
+unit: all
+	@BUILD=$(BUILD) tests/run --unit
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@BUILD=$(BUILD) tools/demo/demo.sh $(if $(DURATION),--duration $(DURATION))
+
+bench: deps
+	@$(MAKE) --no-print-directory all
+	@for b in bench/*/run.sh; do BUILD=$(BUILD) $$b || exit 1; done
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+check-format:
+	clang-format --dry-run -Werror $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf build build-san
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

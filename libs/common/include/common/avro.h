@@ -1,0 +1,64 @@
+/* avro.h - Avro schemas, Confluent framing and schema resolution.
+ *
+ * Wire format: 0x00, 4-byte big-endian schema id, Avro binary body.
+ * Registry: without SCHEMA_REGISTRY_URL, a local registry built from
+ * schemas/*.avsc with stable ids (listed in schemas/ids.json) so nothing
+ * needs a registry server; with it, the Schema Registry REST API
+ * (TopicNameStrategy subject "<topic>-value"): register on first encode, look
+ * up unknown ids on decode, both cached.
+ * Decode resolves the writer's schema (by id) into the codec's reader schema
+ * (avro-c resolvers), so compatible older/newer writers decode.
+ * Schemas, resolvers and values are built once and reused per message.
+ */
+#ifndef SS_COMMON_AVRO_H
+#define SS_COMMON_AVRO_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <avro.h>
+#include <jansson.h>
+#include "common/util.h"
+
+typedef struct ss_avro_registry ss_avro_registry;
+typedef struct ss_avro_codec ss_avro_codec;
+
+/** schema_dir: directory of *.avsc files (and ids.json). registry_url: NULL or
+ * "" for the local registry. */
+ss_avro_registry *ss_avro_registry_new(const char *schema_dir, const char *registry_url,
+                                       char *err, size_t errlen);
+void ss_avro_registry_free(ss_avro_registry *r);
+/** Schema by record name ("CardTransaction"), full name
+ * ("streamscore.CardTransaction") or file stem ("card_transaction").
+ * Borrowed; NULL if unknown. */
+avro_schema_t ss_avro_registry_schema(ss_avro_registry *r, const char *name);
+
+/** A codec for one topic and its canonical (reader = writer) schema.
+ * subject: "<topic>-value" for a remote registry. */
+ss_avro_codec *ss_avro_codec_new(ss_avro_registry *r, const char *schema_name,
+                                 const char *subject, char *err, size_t errlen);
+void ss_avro_codec_free(ss_avro_codec *c);
+avro_schema_t ss_avro_codec_schema(ss_avro_codec *c);
+int32_t ss_avro_codec_schema_id(ss_avro_codec *c); /* id this codec writes with */
+
+/** A reusable value of the codec's schema, reset for a new message. Valid
+ * until the next call or ss_avro_codec_free. */
+avro_value_t *ss_avro_codec_new_value(ss_avro_codec *c);
+/** Frame and encode v into out (appends). Returns 0 / -1 with err. */
+int ss_avro_encode(ss_avro_codec *c, avro_value_t *v, ss_buf *out, char *err, size_t errlen);
+/** Decode a framed message into the codec's reader schema. *out is valid until
+ * the next decode. Errors: "bad avro: wrong magic byte 0x7b", "bad avro:
+ * unknown schema id 99", "bad avro: truncated at byte 17", ... */
+int ss_avro_decode(ss_avro_codec *c, const void *data, size_t len, avro_value_t **out, char *err,
+                   size_t errlen);
+
+/** JSON object -> Avro value of v's schema, field by field, by field name.
+ * Unions with null accept null/absent; enums accept their symbols; ints and
+ * longs reject fractions and out-of-range numbers; doubles reject non-finite.
+ * Errors name the field: "field \"amount\": expected number, got string".
+ * *bad_field (optional) receives the failing field's name (static until next call). */
+int ss_avro_from_json(avro_value_t *v, json_t *obj, char *err, size_t errlen,
+                      const char **bad_field);
+/** Avro value -> new JSON object (unions unwrapped, bytes as strings). */
+json_t *ss_avro_to_json(avro_value_t *v);
+
+#endif
