@@ -11,6 +11,20 @@ PKGS=(
   python3-avro python3-xgboost python3-sklearn python3-numpy python3-scipy
 )
 
+# Deployment checks (tests/test_deploy.sh): promtool (in Debian's prometheus
+# package), yamllint, the docker-compose client for `docker-compose config`
+# (no engine needed), PyYAML and jsonschema for the manifest and Helm values
+# checks.
+PKGS+=(prometheus yamllint docker-compose python3-yaml python3-jsonschema)
+# npm installs @cdktf/hcl2json and kubernetes-models for those checks. The
+# image may ship NodeSource's nodejs (npm bundled); Debian's npm conflicts
+# with it, so fall back to Debian's packages only when there is no npm.
+command -v npm >/dev/null 2>&1 || PKGS+=(nodejs npm)
+# kubectl (kustomize >= v4) comes with the machine image; Debian bookworm's
+# kubernetes-client is 1.20 with kustomize v2, too old for k8s/ (labels,
+# components), so it is not installed here and tests/test_deploy.sh skips the
+# kustomize checks, saying why, when kubectl is missing or too old.
+
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
