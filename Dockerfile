@@ -58,9 +58,9 @@ COPY --from=build /out/usr/local/bin/ /usr/local/bin/
 # model store is mounted or baked in; MODEL_STORE may point elsewhere.
 COPY --chown=root:root schemas/ /app/schemas/
 COPY --chown=root:root features/ /app/features/
-# Owned by the service user: the gateway's admin API promotes/rolls back versions
-# in the store, and a named volume mounted here inherits this ownership.
-COPY --chown=10001:10001 models/ /app/models/
+# Bundles are read-only data: promotion and rollback move pointers in the Redis
+# registry, never files. New versions arrive with a new image or a mounted store.
+COPY --chown=root:root models/ /app/models/
 ENV SERVICE=${SERVICE} \
     SCHEMA_DIR=/app/schemas \
     MODEL_STORE=/app/models \

@@ -118,6 +118,53 @@ def check_ref(where, ref, kind, objs, args, problems):
     problems.append(f"{where}: {kind} {ref['name']} does not exist")
 
 
+def selects(sel, labels):
+    """LabelSelector semantics: matchLabels and In/NotIn/Exists expressions."""
+    if sel is None:
+        return False
+    for k, v in sel.get("matchLabels", {}).items():
+        if labels.get(k) != v:
+            return False
+    for e in sel.get("matchExpressions", []):
+        op, k, vals = e["operator"], e["key"], e.get("values", [])
+        if op == "In" and labels.get(k) not in vals:
+            return False
+        if op == "NotIn" and labels.get(k) in vals:
+            return False
+        if op == "Exists" and k not in labels:
+            return False
+        if op == "DoesNotExist" and k in labels:
+            return False
+    return True
+
+
+def allows(pols, src, dst, port):
+    """Is src -> dst:port allowed both as src's egress and dst's ingress?"""
+    def side(kind, me, peer):
+        mine = [p for p in pols if selects(p["spec"]["podSelector"], me)
+                and kind.capitalize() in p["spec"].get("policyTypes", [])]
+        if not mine:
+            return True  # not isolated in that direction
+        key, peer_key = (kind, "to" if kind == "egress" else "from")
+        for p in mine:
+            for rule in p["spec"].get(key, []):
+                ports = {x.get("port") for x in rule.get("ports", [])}
+                if ports and port not in ports:
+                    continue
+                if any("podSelector" in f and "namespaceSelector" not in f and selects(f["podSelector"], peer)
+                       for f in rule.get(peer_key, [])):
+                    return True
+        return False
+    return side("egress", src, dst) and side("ingress", dst, src)
+
+
+def check_flows(pods, pols, problems):
+    for src, dst in (("gateway", "scorer"), ("gateway", "drift")):
+        a, b = pods.get(f"streamscore-{src}"), pods.get(f"streamscore-{dst}")
+        if a and b and not allows(pols, a, b, 8080):
+            problems.append(f"networkpolicy: {src} cannot reach {dst}:8080")
+
+
 def check_netpol(pols, problems):
     deny = [p for p in pols if p["spec"].get("podSelector") == {}
             and set(p["spec"].get("policyTypes", [])) == {"Ingress", "Egress"}
@@ -182,7 +229,9 @@ def main():
             for p in s["spec"]["ports"]:
                 if isinstance(p.get("targetPort"), str) and p["targetPort"] not in ports:
                     problems.append(f"service {s['metadata']['name']}: targetPort {p['targetPort']} not a container port")
-    check_netpol([d for d in docs if d["kind"] == "NetworkPolicy"], problems)
+    pols = [d for d in docs if d["kind"] == "NetworkPolicy"]
+    check_netpol(pols, problems)
+    check_flows({n: d["spec"]["template"]["metadata"].get("labels", {}) for n, d in deps.items()}, pols, problems)
 
     for p in problems:
         print(p)
