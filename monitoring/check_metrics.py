@@ -26,9 +26,12 @@ import sys
 
 import yaml
 
-SS_METRIC = re.compile(r"(?<![\w:])ss_[a-z0-9_]+(?![\w:])")
+# the services' prefixes: ss_ (libs/common, scorer), streamscore_ (http,
+# features, drift, gateway), ingest_
+PREFIXES = r"(?:ss|streamscore|ingest)_"
+SS_METRIC = re.compile(r"(?<![\w:])" + PREFIXES + r"[a-z0-9_]+(?![\w:\-])")
 RECORDED = re.compile(r"\b[a-z_]+:[a-z0-9_]+:[a-z0-9_]+\b")
-CODE_LITERAL = re.compile(r"\"(ss_[a-z0-9_]+)\"")
+CODE_LITERAL = re.compile(r"\"(" + PREFIXES + r"[a-z0-9_]+)\"")
 HIST_SUFFIX = re.compile(r"_(bucket|sum|count)$")
 
 

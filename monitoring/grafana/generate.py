@@ -92,6 +92,7 @@ def query_var(name, label, query):
 
 
 JOB = 'job=~"streamscore-.+"'
+PERF = 'feature="__performance__"'
 
 
 def pipeline():
@@ -105,13 +106,13 @@ def pipeline():
     ps.append(panel(3, "Firing alerts", [('sum by (alertname) (ALERTS{alertstate="firing", alertname=~"Streamscore.+"})', "{{alertname}}")],
                     16, 1, w=8, h=5, kind="stat", thresholds=[(1, "red")]))
     ps.append(row(101, "Throughput", 6))
-    ps.append(panel(4, "Consumed msg/s by stage", [("job_topic:ss_kafka_consumed:rate5m", "{{job}} <- {{topic}}")],
+    ps.append(panel(4, "Consumed msg/s by stage", [("job:ss_kafka_consumed:rate5m", "{{job}}")],
                     0, 7, unit="ops"))
-    ps.append(panel(5, "Produced msg/s by stage", [("job_topic:ss_kafka_produced:rate5m", "{{job}} -> {{topic}}")],
+    ps.append(panel(5, "Produced msg/s by stage", [("job:ss_kafka_produced:rate5m", "{{job}}")],
                     12, 7, unit="ops"))
-    ps.append(panel(6, "Decisions/s", [("decision:ss_scores:rate5m", "{{model}} {{decision}}")],
+    ps.append(panel(6, "Decisions/s (serving model)", [("model_version_decision:ss_scorer_scores:rate5m", "{{model_version}} {{decision}}")],
                     0, 15, unit="ops"))
-    ps.append(panel(7, "Gateway requests/s by route", [("route:ss_http_requests:rate5m", "{{route}}")],
+    ps.append(panel(7, "HTTP requests/s by route", [("job_route:streamscore_http_requests:rate5m", "{{job}} {{route}}")],
                     12, 15, unit="reqps"))
     ps.append(row(102, "Lag and errors", 23))
     ps.append(panel(8, "Consumer lag (messages)", [("job_topic:ss_kafka_consumer_lag:sum", "{{job}} {{topic}}")],
@@ -119,17 +120,22 @@ def pipeline():
                     desc="Sum over partitions; alerts at 10k (ticket) and 100k (page)."))
     ps.append(panel(9, "DLQ share of input", [("job:ss_dlq:ratio5m", "{{job}}")],
                     12, 24, unit="percentunit", thresholds=[(0.01, "red")]))
-    ps.append(panel(10, "Kafka delivery errors/s", [(f'sum by (job, topic) (rate(ss_kafka_delivery_errors_total{{{JOB}}}[5m]))', "{{job}} {{topic}}")],
-                    0, 32, unit="ops"))
-    ps.append(panel(11, "Gateway 5xx ratio", [("job:ss_http_errors:ratio5m", "{{job}}")],
+    ps.append(panel(10, "Kafka delivery failures/s and paused consumers", [
+        ("job:ss_kafka_delivery_failures:rate5m", "failures {{job}}"),
+        (f'sum by (job) (ss_kafka_consumer_paused{{{JOB}}})', "paused {{job}}")],
+        0, 32, unit="short"))
+    ps.append(panel(11, "HTTP 5xx ratio", [("job:streamscore_http_errors:ratio5m", "{{job}}")],
                     12, 32, unit="percentunit", thresholds=[(0.05, "red")]))
     ps.append(row(103, "Latency", 40))
-    ps.append(panel(12, "Scoring latency", [
-        ("job:ss_score_latency_seconds:p50_5m", "p50 {{job}}"),
-        ("job:ss_score_latency_seconds:p99_5m", "p99 {{job}}")],
+    ps.append(panel(12, "Synchronous scoring latency", [
+        ("job:ss_scorer_sync_seconds:p50_5m", "p50 scorer"),
+        ("job:ss_scorer_sync_seconds:p99_5m", "p99 scorer"),
+        ('job_route:streamscore_http_request_duration_seconds:p99_5m{job="streamscore-gateway", route="/v1/score"}', "p99 gateway /v1/score")],
         0, 41, unit="s", thresholds=[(0.05, "red")]))
-    ps.append(panel(13, "End-to-end latency p99 (event time -> score)", [
-        ("job:ss_pipeline_latency_seconds:p99_5m", "{{job}}")], 12, 41, unit="s"))
+    ps.append(panel(13, "Stream inference p99 and HTTP p99 by route", [
+        ("job:ss_scorer_inference_seconds:p99_5m", "inference {{job}}"),
+        ("job_route:streamscore_http_request_duration_seconds:p99_5m", "{{job}} {{route}}")],
+        12, 41, unit="s"))
     return dashboard("streamscore-pipeline", "streamscore / pipeline overview",
                      "Throughput, lag, DLQ, latency and health of ingest -> features -> scorer -> drift and the gateway.",
                      ps)
@@ -137,24 +143,30 @@ def pipeline():
 
 def drift():
     ps = []
+    m = 'model=~"$model"'
     ps.append(row(100, "Feature drift", 0))
-    ps.append(panel(1, "PSI by feature", [('max by (feature) (ss_drift_psi{model=~"$model"})', "{{feature}}")],
+    ps.append(panel(1, "PSI by feature", [(f'max by (feature) (streamscore_drift_value{{{m}, metric="psi", feature!~"__.+__"}})', "{{feature}}")],
                     0, 1, w=24, h=9, thresholds=[(0.1, "orange"), (0.25, "red")],
-                    desc="Population stability index vs the bundle's training baseline; > 0.25 alerts."))
-    ps.append(panel(2, "Top drifting features (PSI)", [('topk(10, max by (feature) (ss_drift_psi{model=~"$model"}))', "{{feature}}")],
+                    desc="Population stability index of the last window vs the bundle's training baseline; > 0.25 alerts."))
+    ps.append(panel(2, "Top drifting features (PSI)", [(f'topk(10, max by (feature) (streamscore_drift_value{{{m}, metric="psi", feature!~"__.+__"}}))', "{{feature}}")],
                     0, 10, w=12, h=8, kind="bargauge", thresholds=[(0.1, "orange"), (0.25, "red")]))
-    ps.append(panel(3, "Score distribution PSI", [('max by (model) (ss_drift_score_psi{model=~"$model"})', "{{model}}")],
-                    12, 10, w=12, h=8, thresholds=[(0.1, "orange"), (0.25, "red")]))
-    ps.append(row(101, "Model performance (delayed labels)", 18))
-    ps.append(panel(4, "Live AUC vs training", [
-        ('min by (model) (ss_model_auc{model=~"$model"})', "live {{model}}"),
-        ('max by (model) (ss_model_baseline_auc{model=~"$model"})', "training {{model}}")],
-        0, 19, unit="percentunit"))
-    ps.append(panel(5, "Decision mix", [('sum by (decision) (decision:ss_scores:rate5m{model=~"$model"})', "{{decision}}")],
-                    12, 19, unit="ops"))
+    ps.append(panel(3, "Drift status by feature and metric (0 OK, 1 WARN, 2 ALERT)", [(f'max by (feature, metric) (streamscore_drift_status{{{m}, metric!="status"}}) > 0', "{{feature}} {{metric}}")],
+                    12, 10, w=12, h=8, thresholds=[(1, "orange"), (2, "red")]))
+    ps.append(panel(4, "Score distribution PSI", [(f'max by (model) (streamscore_drift_value{{{m}, metric="psi", feature="__score__"}})', "{{model}}")],
+                    0, 18, w=12, h=8, thresholds=[(0.1, "orange"), (0.25, "red")]))
+    ps.append(panel(5, "Data quality: null and out-of-range rates", [
+        (f'max by (feature) (streamscore_drift_value{{{m}, metric="null_rate", feature!~"__.+__"}}) > 0', "null {{feature}}"),
+        (f'max by (feature) (streamscore_drift_value{{{m}, metric="out_of_range_rate", feature!~"__.+__"}}) > 0', "out of range {{feature}}")],
+        12, 18, w=12, h=8, unit="percentunit"))
+    ps.append(row(101, "Model performance (delayed labels)", 26))
+    ps.append(panel(6, "Live AUC, precision, recall", [
+        (f'max by (metric) (streamscore_drift_value{{{m}, {PERF}, metric=~"auc|precision|recall"}})', "{{metric}}")],
+        0, 27, unit="percentunit"))
+    ps.append(panel(7, "Decision mix (serving model)", [("sum by (decision) (model_version_decision:ss_scorer_scores:rate5m)", "{{decision}}")],
+                    12, 27, unit="ops"))
     return dashboard("streamscore-drift", "streamscore / drift and model performance",
-                     "Feature and score drift against the training baseline, and live model quality once labels arrive.",
-                     ps, [query_var("model", "Model", "label_values(ss_drift_psi, model)")])
+                     "Feature and score drift against the training baseline, data quality, and live model quality once labels arrive.",
+                     ps, [query_var("model", "Model", "label_values(streamscore_drift_value, model)")])
 
 
 DASHBOARDS = {"pipeline-overview.json": pipeline, "drift.json": drift}
