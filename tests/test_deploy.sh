@@ -308,6 +308,15 @@ check "rule tests catch a mutated lag threshold (10000 -> 20000)" mutant_fails '
 check "rule tests catch a mutated drift threshold (PSI 0.25 -> 0.5)" mutant_fails 's/feature!~"__.+__"}) > 0.25/feature!~"__.+__"}) > 0.5/'
 check "rule tests catch a dropped 'for' on ServiceDown" mutant_fails '/alert: StreamscoreServiceDown/,/for:/{s/for: 2m/for: 0m/}'
 
+if [ -z "$NODE_WHY" ]; then
+  $PY monitoring/prometheusrule.py streamscore | $PY -c 'import sys,yaml,json; json.dump([d for d in yaml.safe_load_all(sys.stdin) if d], sys.stdout)' >"$SS_TMP/prule.json"
+  check "monitoring/prometheusrule.py emits a PrometheusRule valid against the operator's schema" \
+    quiet node k8s/hack/validate_schema.js "$NODE_MODULES" "$SS_TMP/prule.json"
+else
+  skip "PrometheusRule schema validation" "$NODE_WHY"
+fi
+check "helm/streamscore/rules is an identical copy of monitoring/rules" diff -r monitoring/rules helm/streamscore/rules
+
 # ------------------------------------------------------------ Grafana
 check "grafana dashboards are fresh (monitoring/grafana/generate.py --check)" $PY monitoring/grafana/generate.py --check
 strict=""
