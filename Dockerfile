@@ -29,10 +29,24 @@ COPY libs/ libs/
 COPY services/ services/
 COPY tools/ tools/
 # Build only the one program this image runs (not the unit tests, which need cmocka).
-RUN make -j"${MAKE_JOBS}" BUILD=build "build/bin/${BINARY}" \
+RUN install -d /out/app \
+ && make -j"${MAKE_JOBS}" BUILD=build "build/bin/${BINARY}" \
  && strip --strip-unneeded "build/bin/${BINARY}" \
  && install -D -m 0755 "build/bin/${BINARY}" "/out/usr/local/bin/${BINARY}" \
  && ln -s "${BINARY}" /out/usr/local/bin/streamscore-service
+# Data the services read at run time: topic schemas and feature definitions
+# (required: they are the contracts) and model bundles (optional: without
+# models/ in the context the store is empty and the scorer waits for a
+# promoted version; mount a store at MODEL_STORE then).
+RUN --mount=type=bind,target=/ctx \
+    set -e; \
+    for d in schemas features; do \
+      test -d "/ctx/$d" || { echo "missing $d/ in the build context" >&2; exit 1; }; \
+      cp -r "/ctx/$d" "/out/app/$d"; \
+    done; \
+    if [ -d /ctx/models ]; then cp -r /ctx/models /out/app/models; \
+    else echo "warning: no models/ in the build context: empty model store" >&2; install -d /out/app/models; fi; \
+    chmod -R a+rX,go-w /out/app
 
 FROM debian:${DEBIAN_TAG} AS runtime
 ARG SERVICE=ingest
@@ -54,13 +68,11 @@ RUN apt-get update \
  && install -d -o 10001 -g 10001 -m 0750 /app/offline /app/tmp
 WORKDIR /app
 COPY --from=build /out/usr/local/bin/ /usr/local/bin/
-# Contracts and data: topic schemas, feature definitions, model bundles. The
-# model store is mounted or baked in; MODEL_STORE may point elsewhere.
-COPY --chown=root:root schemas/ /app/schemas/
-COPY --chown=root:root features/ /app/features/
-# Bundles are read-only data: promotion and rollback move pointers in the Redis
-# registry, never files. New versions arrive with a new image or a mounted store.
-COPY --chown=root:root models/ /app/models/
+# Contracts and data, root-owned and read-only to the service: schemas/,
+# features/, models/. Bundles are never written: promotion and rollback move
+# pointers in the Redis registry; new versions come with a new image or a
+# store mounted at MODEL_STORE.
+COPY --from=build /out/app/ /app/
 ENV SERVICE=${SERVICE} \
     SCHEMA_DIR=/app/schemas \
     MODEL_STORE=/app/models \

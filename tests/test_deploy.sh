@@ -90,9 +90,16 @@ for lib in ["librdkafka1", "libavro23", "libevent-2.1-7", "libevent-openssl-2.1-
             "libhiredis0.14", "libjansson4", "libssl3"]:
     if not re.search(r"\b%s\b" % re.escape(lib), runtime):
         bad.append(f"runtime stage lacks {lib}")
-for d in ("schemas/", "features/", "models/"):
-    if not re.search(r"^COPY .*\b%s" % re.escape(d), "\n".join(final), re.M):
-        bad.append(f"runtime stage does not copy {d}")
+# run-time data: assembled in the build stage from the context, copied whole
+if not re.search(r"^COPY --from=build /out/app/? /app/?$", "\n".join(final), re.M):
+    bad.append("runtime stage does not copy the assembled /app data")
+data_step = " ".join(l for l in stages[0]["lines"] if "--mount=type=bind" in l)
+for d in ("schemas", "features", "models"):
+    if d not in data_step:
+        bad.append(f"build stage does not assemble {d}/")
+missing_data = [d + "/" for d in ("schemas", "features") if not os.path.isdir(d)]
+if not os.path.isdir("models"):
+    print("# warning: no models/: images get an empty model store", file=sys.stderr)
 # every COPY source (not --from) exists and survives .dockerignore
 ignore = [l.strip().rstrip("/") for l in open(".dockerignore") if l.strip() and not l.startswith("#")]
 def ignored(path):
@@ -111,11 +118,12 @@ for s in stages:
                 bad.append(f"COPY {src} is excluded by .dockerignore")
             elif not os.path.exists(src):
                 missing.append(src)
+missing += missing_data
 for m in missing:
-    print(f"# warning: COPY source {m} does not exist yet in this tree", file=sys.stderr)
+    print(f"# warning: {m} (needed by the image build) does not exist yet in this tree", file=sys.stderr)
 if missing and os.path.isdir("services") and all(
         os.path.isdir(f"services/{s}") for s in ["ingest", "features", "scorer", "drift", "gateway"]):
-    bad.append("COPY sources missing: " + " ".join(missing))
+    bad.append("missing from the build context: " + " ".join(missing))
 for b in bad:
     print("dockerfile: " + b)
 sys.exit(1 if bad else 0)
