@@ -294,6 +294,7 @@ if have kubectl && [ "$(kustomize_major)" -ge 4 ] 2>/dev/null; then
   rel=$(realpath --relative-to="$SS_TMP/kc" "$SS_ROOT/k8s")
   printf 'resources:\n  - %s/base\ncomponents:\n  - %s/components/lag-autoscaling\n  - %s/components/servicemonitor\n' \
     "$rel" "$rel" "$rel" >"$SS_TMP/kc/kustomization.yaml"
+  # shellcheck disable=SC2016  # $1 expands in the inner shell
   check "components lag-autoscaling + servicemonitor build on base (External lag metric on 4 consumer HPAs)" \
     bash -c '[ "$(kubectl kustomize "$1" | grep -c "name: streamscore_consumer_lag")" -eq 4 ]' _ "$SS_TMP/kc"
 else
@@ -364,14 +365,15 @@ fi
 if [ -z "$NODE_WHY" ]; then
   mkdir -p "$SS_TMP/tfjson"
   tf_parse() {
-    local f rc=0
+    local f rel rc=0
     while IFS= read -r f; do
+      rel=${f#terraform/}
       node -e '
         const h = require(process.argv[1] + "/@cdktf/hcl2json"), fs = require("fs");
         h.parse(process.argv[2], fs.readFileSync(process.argv[2], "utf8"))
           .then(r => fs.writeFileSync(process.argv[3], JSON.stringify(r)),
                 e => { console.log(String(e)); process.exit(1); });' \
-        "$NODE_MODULES" "$f" "$SS_TMP/tfjson/$(echo "${f#terraform/}" | sed 's|/|__|g').json" || rc=1
+        "$NODE_MODULES" "$f" "$SS_TMP/tfjson/${rel//\//__}.json" || rc=1
     done < <(find terraform -name '*.tf' | sort)
     return $rc
   }
