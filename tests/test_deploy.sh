@@ -295,8 +295,8 @@ if have kubectl && [ "$(kustomize_major)" -ge 4 ] 2>/dev/null; then
   printf 'resources:\n  - %s/base\ncomponents:\n  - %s/components/lag-autoscaling\n  - %s/components/servicemonitor\n' \
     "$rel" "$rel" "$rel" >"$SS_TMP/kc/kustomization.yaml"
   # shellcheck disable=SC2016  # $1 expands in the inner shell
-  check "components lag-autoscaling + servicemonitor build on base (External lag metric on 4 consumer HPAs)" \
-    bash -c '[ "$(kubectl kustomize "$1" | grep -c "name: streamscore_consumer_lag")" -eq 4 ]' _ "$SS_TMP/kc"
+  check "components lag-autoscaling + servicemonitor build on base (External lag metric on the 3 scaled consumers' HPAs)" \
+    bash -c '[ "$(kubectl kustomize "$1" | grep -c "name: streamscore_consumer_lag")" -eq 3 ]' _ "$SS_TMP/kc"
 else
   diag "kubectl with kustomize >= v4 is missing (Debian bookworm's kubernetes-client is 1.20 with kustomize v2, too old for k8s/: labels, components); install kubectl >= 1.24"
   skip "kubectl kustomize k8s/base, overlays and components" "no kubectl with kustomize >= v4"

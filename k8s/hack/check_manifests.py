@@ -12,7 +12,8 @@ Checks what a cluster admission policy would, plus streamscore's own rules:
   * ConfigMaps and (non-optional) Secrets the pods reference exist in the
     output, unless listed as external for the overlay;
   * each Deployment has a PodDisruptionBudget selecting its pods, an HPA
-    targeting it (min <= max, consumers' max <= --partitions), and a Service;
+    targeting it (min <= max, consumers' max <= --partitions; the drift
+    singleton instead runs exactly 1 replica, unscaled), and a Service;
   * NetworkPolicies: a default deny for ingress and egress, gateway ingress on
     8080, Prometheus scrape ingress, egress to DNS, Kafka and Redis;
   * --overlay prod: images pinned to a version tag (not latest/dev).
@@ -25,6 +26,8 @@ import yaml
 
 SERVICES = ["ingest", "features", "scorer", "drift", "gateway"]
 CONSUMERS = ["ingest", "features", "scorer", "drift"]
+# One instance by design (drift windows are per model): no HPA, 1 replica.
+SINGLETONS = ["drift"]
 # Secrets created outside the repo in each overlay.
 EXTERNAL_SECRETS = {
     "base": {"streamscore-gateway-api-keys", "streamscore-credentials"},
@@ -213,7 +216,12 @@ def main():
         if not any(matches(p["spec"]["selector"].get("matchLabels"), labels) for p in pdbs):
             problems.append(f"{name}: no PodDisruptionBudget selects its pods")
         hpa = hpas.get(name)
-        if not hpa:
+        if name.removeprefix("streamscore-") in SINGLETONS:
+            if hpa:
+                problems.append(f"{name}: a singleton must not be autoscaled")
+            if d["spec"].get("replicas", 1) != 1:
+                problems.append(f"{name}: a singleton must run 1 replica")
+        elif not hpa:
             problems.append(f"{name}: no HorizontalPodAutoscaler")
         else:
             lo, hi = hpa["spec"].get("minReplicas", 1), hpa["spec"]["maxReplicas"]
