@@ -73,6 +73,7 @@ def check_deployment(d, objs, args, problems):
     if not pod.get("terminationGracePeriodSeconds", 30) >= 30:
         problems.append(f"{name}: terminationGracePeriodSeconds too short for the drain")
     containers = pod.get("containers", []) + pod.get("initContainers", [])
+    main = pod["containers"][0]
     for c in containers:
         where = f"{name}/{c['name']}"
         sc = c.get("securityContext", {})
@@ -101,9 +102,18 @@ def check_deployment(d, objs, args, problems):
             vf = e.get("valueFrom", {})
             check_ref(where, vf.get("configMapKeyRef"), "ConfigMap", objs, args, problems)
             check_ref(where, vf.get("secretKeyRef"), "Secret", objs, args, problems)
-    main = pod["containers"][0]
     check_probe(f"{name}/{main['name']}", main, "livenessProbe", "/healthz", problems)
     check_probe(f"{name}/{main['name']}", main, "readinessProbe", "/readyz", problems)
+    if args.overlay == "prod" and name == "streamscore-features":
+        vol = next((v for v in pod.get("volumes", []) if v["name"] == "offline"), {})
+        claim = vol.get("persistentVolumeClaim", {}).get("claimName")
+        if not claim:
+            problems.append(f"{name}: offline store is not on a PersistentVolumeClaim (lost with the pod)")
+        elif ("PersistentVolumeClaim", claim) not in objs:
+            problems.append(f"{name}: PersistentVolumeClaim {claim} does not exist")
+        mount = next((m for m in main.get("volumeMounts", []) if m["name"] == "offline"), {})
+        if "subPathExpr" not in mount:
+            problems.append(f"{name}: pods share one offline directory (no per-pod subPathExpr)")
     mounts = {m["name"] for c in containers for m in c.get("volumeMounts", [])}
     vols = {v["name"] for v in pod.get("volumes", [])}
     for m in sorted(mounts - vols):
