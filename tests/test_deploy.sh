@@ -26,11 +26,13 @@ SERVICES=(ingest features scorer drift gateway)
 # ------------------------------------------------------------ npm tools
 NODE_DIR=${SS_NODE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/streamscore/node}
 NODE_MODULES="$NODE_DIR/node_modules"
-NPM_PKGS=("@cdktf/hcl2json@0.21.0" "kubernetes-models@4.5.1" "@kubernetes-models/prometheus-operator@6.0.0")
+NPM_PKGS=("@cdktf/hcl2json@0.21.0" "kubernetes-models@4.5.1" "@kubernetes-models/prometheus-operator@6.0.0"
+          "typescript@5.9.3")
 node_ready() {
   [ -f "$NODE_MODULES/@cdktf/hcl2json/package.json" ] &&
     [ -f "$NODE_MODULES/kubernetes-models/package.json" ] &&
-    [ -f "$NODE_MODULES/@kubernetes-models/prometheus-operator/package.json" ]
+    [ -f "$NODE_MODULES/@kubernetes-models/prometheus-operator/package.json" ] &&
+    [ -x "$NODE_MODULES/.bin/tsc" ]
 }
 NODE_WHY=""
 if ! have node || ! have npm; then
@@ -267,6 +269,13 @@ else
 fi
 
 # ------------------------------------------------------------ Kubernetes
+mkdir -p "$SS_TMP/ts"
+cat >"$SS_TMP/ts/tsconfig.json" <<EOF
+{"compilerOptions": {"strict": true, "noEmit": true, "module": "commonjs", "moduleResolution": "node",
+  "target": "es2020", "skipLibCheck": true, "types": [], "baseUrl": ".",
+  "paths": {"*": ["$NODE_MODULES/*"]}},
+ "include": ["*.ts"]}
+EOF
 kustomize_major() {  # kustomize embedded in kubectl: "Kustomize Version: v5.5.0" (kubectl >= 1.24)
   kubectl version --client 2>/dev/null | sed -n 's/^Kustomize Version: v\([0-9]*\).*/\1/p'
 }
@@ -284,11 +293,17 @@ if have kubectl && [ "$(kustomize_major)" -ge 4 ] 2>/dev/null; then
       $PY -c 'import sys,yaml,json; json.dump([d for d in yaml.safe_load_all(sys.stdin) if d], sys.stdout)' \
         <"$SS_TMP/k8s-$name.yaml" >"$SS_TMP/k8s-$name.json"
       check "k8s/$o: every object validates against the Kubernetes OpenAPI schema" \
-        node k8s/hack/validate_schema.js "$NODE_MODULES" "$SS_TMP/k8s-$name.json"
+        quiet node k8s/hack/validate_schema.js "$NODE_MODULES" "$SS_TMP/k8s-$name.json"
+      $PY k8s/hack/to_typescript.py "$SS_TMP/k8s-$name.json" "$SS_TMP/ts/k8s-$name.ts"
     else
       skip "k8s/$o: OpenAPI schema validation" "$NODE_WHY"
     fi
   done
+  # strict typing: unknown fields, types, enums, required fields (tsc --strict)
+  if [ -z "$NODE_WHY" ]; then
+    check "k8s base, dev, prod type-check strictly against the Kubernetes API types (unknown fields rejected)" \
+      quiet "$NODE_MODULES/.bin/tsc" -p "$SS_TMP/ts/tsconfig.json"
+  fi
   # components on top of base (relative paths: kustomize refuses absolute ones)
   mkdir -p "$SS_TMP/kc"
   rel=$(realpath --relative-to="$SS_TMP/kc" "$SS_ROOT/k8s")
@@ -319,8 +334,12 @@ check "rule tests catch a dropped 'for' on ServiceDown" mutant_fails '/alert: St
 
 if [ -z "$NODE_WHY" ]; then
   $PY monitoring/prometheusrule.py streamscore | $PY -c 'import sys,yaml,json; json.dump([d for d in yaml.safe_load_all(sys.stdin) if d], sys.stdout)' >"$SS_TMP/prule.json"
-  check "monitoring/prometheusrule.py emits a PrometheusRule valid against the operator's schema" \
-    quiet node k8s/hack/validate_schema.js "$NODE_MODULES" "$SS_TMP/prule.json"
+  mkdir -p "$SS_TMP/ts-rule" && cp "$SS_TMP/ts/tsconfig.json" "$SS_TMP/ts-rule/"
+  $PY k8s/hack/to_typescript.py "$SS_TMP/prule.json" "$SS_TMP/ts-rule/prule.ts"
+  check "monitoring/prometheusrule.py emits a PrometheusRule valid against the operator's schema and types" \
+    bash -c 'quiet() { "$@" >/dev/null 2>&1 || { "$@" 2>&1 | sed "s/^/# /" | head -20; return 1; }; }
+             quiet node k8s/hack/validate_schema.js "$1" "$2" && quiet "$1/.bin/tsc" -p "$3"' \
+    _ "$NODE_MODULES" "$SS_TMP/prule.json" "$SS_TMP/ts-rule/tsconfig.json"
 else
   skip "PrometheusRule schema validation" "$NODE_WHY"
 fi

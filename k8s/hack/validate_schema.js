@@ -4,8 +4,8 @@
 // Uses the npm package kubernetes-models (ajv validators generated from the
 // Kubernetes OpenAPI spec) and @kubernetes-models/prometheus-operator for
 // ServiceMonitor. Catches wrong types, missing required fields and bad
-// enums/formats; like `kubectl --validate=false` it does not reject unknown
-// fields (check_manifests.py covers the fields streamscore relies on).
+// enums/formats. It does not reject unknown fields: to_typescript.py + tsc
+// --strict does (tests/test_deploy.sh runs both).
 "use strict";
 const fs = require("fs");
 const path = require("path");
