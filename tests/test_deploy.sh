@@ -336,10 +336,11 @@ if [ -z "$NODE_WHY" ]; then
   $PY monitoring/prometheusrule.py streamscore | $PY -c 'import sys,yaml,json; json.dump([d for d in yaml.safe_load_all(sys.stdin) if d], sys.stdout)' >"$SS_TMP/prule.json"
   mkdir -p "$SS_TMP/ts-rule" && cp "$SS_TMP/ts/tsconfig.json" "$SS_TMP/ts-rule/"
   $PY k8s/hack/to_typescript.py "$SS_TMP/prule.json" "$SS_TMP/ts-rule/prule.ts"
-  check "monitoring/prometheusrule.py emits a PrometheusRule valid against the operator's schema and types" \
-    bash -c 'quiet() { "$@" >/dev/null 2>&1 || { "$@" 2>&1 | sed "s/^/# /" | head -20; return 1; }; }
-             quiet node k8s/hack/validate_schema.js "$1" "$2" && quiet "$1/.bin/tsc" -p "$3"' \
-    _ "$NODE_MODULES" "$SS_TMP/prule.json" "$SS_TMP/ts-rule/tsconfig.json"
+  prule_ok() {
+    quiet node k8s/hack/validate_schema.js "$NODE_MODULES" "$SS_TMP/prule.json" &&
+      quiet "$NODE_MODULES/.bin/tsc" -p "$SS_TMP/ts-rule/tsconfig.json"
+  }
+  check "monitoring/prometheusrule.py emits a PrometheusRule valid against the operator's schema and types" prule_ok
 else
   skip "PrometheusRule schema validation" "$NODE_WHY"
 fi
