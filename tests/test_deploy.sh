@@ -224,7 +224,8 @@ for svc in ["ingest", "features", "scorer", "drift", "gateway"]:
     if not d:
         bad.append(f"no service {svc}"); continue
     env = d.get("environment", {})
-    for var in ["KAFKA_BROKERS", "REDIS_URL", "SCHEMA_DIR", "HTTP_PORT", "GROUP_ID", "TOPIC_INGEST", "TOPIC_DLQ"]:
+    for var in ["KAFKA_BROKERS", "REDIS_URL", "SCHEMA_DIR", "HTTP_PORT", "TOPIC_INGEST", "TOPIC_DLQ"] + \
+            (["GROUP_ID"] if svc != "gateway" else ["SCORER_URL", "DRIFT_URL", "API_KEYS"]):
         if var not in env:
             bad.append(f"{svc}: no {var}")
     if env.get("KAFKA_BROKERS") != "kafka:9092":
@@ -289,9 +290,9 @@ if have kubectl && [ "$(kustomize_major)" -ge 4 ] 2>/dev/null; then
     fi
     check "k8s/$o: probes, resources, non-root/read-only, PDB, HPA, Service per Deployment; NetworkPolicies" \
       $PY k8s/hack/check_manifests.py --overlay "$name" <"$SS_TMP/k8s-$name.yaml"
+    $PY -c 'import sys,yaml,json; json.dump([d for d in yaml.safe_load_all(sys.stdin) if d], sys.stdout)' \
+      <"$SS_TMP/k8s-$name.yaml" >"$SS_TMP/k8s-$name.json"
     if [ -z "$NODE_WHY" ]; then
-      $PY -c 'import sys,yaml,json; json.dump([d for d in yaml.safe_load_all(sys.stdin) if d], sys.stdout)' \
-        <"$SS_TMP/k8s-$name.yaml" >"$SS_TMP/k8s-$name.json"
       check "k8s/$o: every object validates against the Kubernetes OpenAPI schema" \
         quiet node k8s/hack/validate_schema.js "$NODE_MODULES" "$SS_TMP/k8s-$name.json"
       $PY k8s/hack/to_typescript.py "$SS_TMP/k8s-$name.json" "$SS_TMP/ts/k8s-$name.ts"
@@ -439,5 +440,11 @@ sys.exit(1 if bad else 0)
 EOF
 }
 check "compose, k8s and helm set the same environment (names and topic defaults)" consistent
+if [ $all_services = 1 ] && [ -s "$SS_TMP/k8s-base.json" ] && [ -s "$SS_TMP/k8s-prod.json" ]; then
+  check "every variable compose/k8s/helm set is read by the code (per service where set per service); required ones are set" \
+    quiet $PY k8s/hack/check_env.py . "$SS_TMP/k8s-base.json" "$SS_TMP/k8s-prod.json"
+else
+  skip "deployment environment vs the services' config tables" "services or kustomize output not available in this tree"
+fi
 
 ss_done
