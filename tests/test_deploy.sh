@@ -213,6 +213,19 @@ for need in ["kafka", "kafka-init", "redis", "prometheus", "grafana", "loadgen"]
 k = s.get("kafka", {}).get("environment", {})
 if "controller" not in str(k.get("KAFKA_PROCESS_ROLES", "")) or "KAFKA_CONTROLLER_QUORUM_VOTERS" not in k:
     bad.append("kafka is not in KRaft mode")
+import base64, re as _re
+def cluster_id_ok(v):  # KRaft: a base64url UUID, 16 bytes, 22 characters
+    v = _re.sub(r"^\$\{[A-Z_]+:-(.*)\}$", r"\1", str(v))
+    try:
+        return len(v) == 22 and len(base64.urlsafe_b64decode(v + "==")) == 16
+    except ValueError:
+        return False
+if not cluster_id_ok(k.get("CLUSTER_ID", "")):
+    bad.append(f"kafka CLUSTER_ID {k.get('CLUSTER_ID')!r} is not a 16-byte base64url UUID")
+dev = [d for d in yaml.safe_load_all(open("k8s/overlays/dev/kafka.yaml")) if d and d["kind"] == "StatefulSet"]
+for e in dev[0]["spec"]["template"]["spec"]["containers"][0]["env"]:
+    if e["name"] == "CLUSTER_ID" and not cluster_id_ok(e["value"]):
+        bad.append(f"k8s dev kafka CLUSTER_ID {e['value']!r} is not a 16-byte base64url UUID")
 if "load" not in s.get("loadgen", {}).get("profiles", []):
     bad.append("loadgen is not behind the 'load' profile")
 init_cmd = " ".join(s.get("kafka-init", {}).get("command", []))
