@@ -30,7 +30,7 @@ import yaml
 
 ACTION = re.compile(r"\{\{-?\s*(.*?)\s*-?\}\}", re.S)
 OPENERS = ("if", "range", "with", "define", "block")
-VALUES_PATH = re.compile(r"(?:\$|\B)\.Values((?:\.[A-Za-z_][A-Za-z0-9_]*)+)")
+VALUES_PATH = re.compile(r"(?:\$|\.root|\B)\.Values((?:\.[A-Za-z_][A-Za-z0-9_]*)+)")
 CFG_PATH = re.compile(r"\$cfg((?:\.[A-Za-z_][A-Za-z0-9_]*)+)")
 INCLUDE = re.compile(r"\b(?:include|template)\s+\"([^\"]+)\"")
 DEFINE = re.compile(r"\bdefine\s+\"([^\"]+)\"")
