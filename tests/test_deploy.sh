@@ -27,12 +27,13 @@ SERVICES=(ingest features scorer drift gateway)
 NODE_DIR=${SS_NODE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/streamscore/node}
 NODE_MODULES="$NODE_DIR/node_modules"
 NPM_PKGS=("@cdktf/hcl2json@0.21.0" "kubernetes-models@4.5.1" "@kubernetes-models/prometheus-operator@6.0.0"
-          "typescript@5.9.3")
+          "typescript@5.9.3" "@grafana/schema@11.6.16")
 node_ready() {
   [ -f "$NODE_MODULES/@cdktf/hcl2json/package.json" ] &&
     [ -f "$NODE_MODULES/kubernetes-models/package.json" ] &&
     [ -f "$NODE_MODULES/@kubernetes-models/prometheus-operator/package.json" ] &&
-    [ -x "$NODE_MODULES/.bin/tsc" ]
+    [ -x "$NODE_MODULES/.bin/tsc" ] &&
+    [ -f "$NODE_MODULES/@grafana/schema/package.json" ]
 }
 NODE_WHY=""
 if ! have node || ! have npm; then
@@ -374,6 +375,14 @@ fi
 sed 's/^/# /' "$SS_TMP/metrics.out" | grep -v '^# # [0-9]' | head -30
 tail -1 "$SS_TMP/metrics.out"
 check "every dashboard PromQL expression parses (promtool)" quiet promtool check rules "$SS_TMP/dash-rules.yml"
+if [ -z "$NODE_WHY" ]; then
+  mkdir -p "$SS_TMP/ts-dash" && cp "$SS_TMP/ts/tsconfig.json" "$SS_TMP/ts-dash/"
+  $PY monitoring/grafana/to_typescript.py "$SS_TMP/ts-dash/dashboards.ts" monitoring/grafana/dashboards/*.json
+  check "grafana dashboards type-check strictly against @grafana/schema's Dashboard (unknown fields rejected)" \
+    quiet "$NODE_MODULES/.bin/tsc" -p "$SS_TMP/ts-dash/tsconfig.json"
+else
+  skip "grafana dashboards against @grafana/schema" "$NODE_WHY"
+fi
 check "grafana provisioning files parse and point at the dashboards dir" $PY -c '
 import yaml
 ds = yaml.safe_load(open("monitoring/grafana/provisioning/datasources/prometheus.yml"))

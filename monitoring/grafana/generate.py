@@ -59,7 +59,7 @@ def row(pid, title, y):
 def dashboard(uid, title, desc, panels, extra_vars=()):
     variables = [{
         "name": "datasource", "label": "Datasource", "type": "datasource",
-        "query": "prometheus", "current": {}, "hide": 0, "refresh": 1,
+        "query": "prometheus", "hide": 0, "refresh": 1,
     }]
     variables += list(extra_vars)
     return {
@@ -86,8 +86,8 @@ def dashboard(uid, title, desc, panels, extra_vars=()):
 
 def query_var(name, label, query):
     return {"name": name, "label": label, "type": "query", "datasource": DS,
-            "query": {"query": query, "refId": name}, "definition": query,
-            "includeAll": True, "multi": True, "allValue": ".*", "current": {},
+            "query": {"query": query, "refId": name},
+            "includeAll": True, "multi": True, "allValue": ".*",
             "refresh": 2, "sort": 1, "hide": 0}
 
 
