@@ -24,10 +24,10 @@ typedef struct ss_family {
 
 struct ss_metric {
     ss_family *family;
-    char *labels;        /* inside of the braces, or "" */
-    double value;        /* counter/gauge */
-    double *bounds;      /* histogram upper bounds, ascending (+Inf implied) */
-    uint64_t *buckets;   /* histogram: nbounds + 1 non-cumulative counts */
+    char *labels;      /* inside of the braces, or "" */
+    double value;      /* counter/gauge */
+    double *bounds;    /* histogram upper bounds, ascending (+Inf implied) */
+    uint64_t *buckets; /* histogram: nbounds + 1 non-cumulative counts */
     size_t nbounds;
     uint64_t count;
     double sum, min, max;
@@ -47,9 +47,11 @@ static const double default_bounds[] = {0.00005, 0.0001, 0.00025, 0.0005, 0.001,
 static unsigned hash_series(const char *name, const char *labels)
 {
     uint32_t h = 2166136261u; /* FNV-1a */
-    for (const char *p = name; *p; p++) h = (h ^ (unsigned char)*p) * 16777619u;
+    for (const char *p = name; *p; p++)
+        h = (h ^ (unsigned char)*p) * 16777619u;
     h = (h ^ 0xffu) * 16777619u;
-    for (const char *p = labels; *p; p++) h = (h ^ (unsigned char)*p) * 16777619u;
+    for (const char *p = labels; *p; p++)
+        h = (h ^ (unsigned char)*p) * 16777619u;
     return h & (SS_METRICS_HASH - 1);
 }
 
@@ -88,8 +90,10 @@ static ss_metric *get_series(ss_metric_type type, const char *name, const char *
         f->name = ss_strdup(name);
         f->help = ss_strdup(help ? help : "");
         f->type = type;
-        if (families_last) families_last->next = f;
-        else families_first = f;
+        if (families_last)
+            families_last->next = f;
+        else
+            families_first = f;
         families_last = f;
     }
     ss_assert(f->type == type);
@@ -104,14 +108,17 @@ static ss_metric *get_series(ss_metric_type type, const char *name, const char *
             bounds = default_bounds;
             nbounds = sizeof(default_bounds) / sizeof(default_bounds[0]);
         }
-        for (size_t i = 1; i < nbounds; i++) ss_assert(bounds[i] > bounds[i - 1]);
+        for (size_t i = 1; i < nbounds; i++)
+            ss_assert(bounds[i] > bounds[i - 1]);
         m->nbounds = nbounds;
         m->bounds = ss_malloc(nbounds * sizeof(double));
         if (nbounds) memcpy(m->bounds, bounds, nbounds * sizeof(double));
         m->buckets = ss_calloc(nbounds + 1, sizeof(uint64_t));
     }
-    if (f->last) f->last->next_in_family = m;
-    else f->first = m;
+    if (f->last)
+        f->last->next_in_family = m;
+    else
+        f->first = m;
     f->last = m;
     m->next_in_hash = series_hash[h];
     series_hash[h] = m;
@@ -157,7 +164,8 @@ void ss_metric_observe(ss_metric *m, double v)
     ss_assert(m->family->type == SS_M_HISTOGRAM);
     if (isnan(v)) return;
     size_t i = 0;
-    while (i < m->nbounds && v > m->bounds[i]) i++; /* le: v <= bound */
+    while (i < m->nbounds && v > m->bounds[i])
+        i++; /* le: v <= bound */
     m->buckets[i]++;
     m->count++;
     m->sum += v;
@@ -202,8 +210,10 @@ double ss_metric_quantile(const ss_metric *m, double q)
  * Prometheus uses) accepts it, and NaN / +Inf / -Inf are spelled its way. */
 static void format_value(char *out, size_t n, double v)
 {
-    if (isnan(v)) snprintf(out, n, "NaN");
-    else if (isinf(v)) snprintf(out, n, v > 0 ? "+Inf" : "-Inf");
+    if (isnan(v))
+        snprintf(out, n, "NaN");
+    else if (isinf(v))
+        snprintf(out, n, v > 0 ? "+Inf" : "-Inf");
     else {
         for (int prec = 6; prec <= 17; prec++) {
             snprintf(out, n, "%.*g", prec, v);
@@ -215,10 +225,14 @@ static void format_value(char *out, size_t n, double v)
 static void append_escaped(ss_buf *out, const char *s, int quote)
 {
     for (; *s; s++) {
-        if (*s == '\\') ss_buf_append(out, "\\\\", 2);
-        else if (*s == '\n') ss_buf_append(out, "\\n", 2);
-        else if (quote && *s == '"') ss_buf_append(out, "\\\"", 2);
-        else ss_buf_append(out, s, 1);
+        if (*s == '\\')
+            ss_buf_append(out, "\\\\", 2);
+        else if (*s == '\n')
+            ss_buf_append(out, "\\n", 2);
+        else if (quote && *s == '"')
+            ss_buf_append(out, "\\\"", 2);
+        else
+            ss_buf_append(out, s, 1);
     }
 }
 
@@ -246,8 +260,10 @@ static void render_histogram(ss_buf *out, const ss_metric *m)
     uint64_t cum = 0;
     for (size_t i = 0; i <= m->nbounds; i++) {
         cum += m->buckets[i];
-        if (i < m->nbounds) format_value(num, sizeof(num), m->bounds[i]);
-        else snprintf(num, sizeof(num), "+Inf");
+        if (i < m->nbounds)
+            format_value(num, sizeof(num), m->bounds[i]);
+        else
+            snprintf(num, sizeof(num), "+Inf");
         snprintf(le, sizeof(le), "le=\"%s\"", num);
         render_sample(out, name, "_bucket", m->labels, le, (double)cum);
     }
@@ -263,8 +279,10 @@ void ss_metrics_render(ss_buf *out)
         append_escaped(out, f->help, 0);
         ss_buf_printf(out, "\n# TYPE %s %s\n", f->name, type_names[f->type]);
         for (const ss_metric *m = f->first; m; m = m->next_in_family) {
-            if (f->type == SS_M_HISTOGRAM) render_histogram(out, m);
-            else render_sample(out, f->name, "", m->labels, NULL, m->value);
+            if (f->type == SS_M_HISTOGRAM)
+                render_histogram(out, m);
+            else
+                render_sample(out, f->name, "", m->labels, NULL, m->value);
         }
     }
 }

@@ -36,7 +36,8 @@ static char *render(void)
 static int count_occurrences(const char *hay, const char *needle)
 {
     int n = 0;
-    for (const char *p = hay; (p = strstr(p, needle)); p += strlen(needle)) n++;
+    for (const char *p = hay; (p = strstr(p, needle)); p += strlen(needle))
+        n++;
     return n;
 }
 
@@ -124,7 +125,8 @@ static void test_quantiles(void **state)
     const double bounds[] = {10, 20, 30, 40, 50, 60, 70, 80, 90, 100};
     ss_metric *h = ss_histogram("ss_test_uniform", "Uniform 0..100.", NULL, bounds, 10);
     assert_true(isnan(ss_metric_quantile(h, 0.5)));
-    for (int i = 1; i <= 1000; i++) ss_metric_observe(h, i / 10.0); /* 0.1 .. 100 */
+    for (int i = 1; i <= 1000; i++)
+        ss_metric_observe(h, i / 10.0); /* 0.1 .. 100 */
     /* a uniform sample: the estimate is close to the true quantile */
     assert_double_equal(ss_metric_quantile(h, 0.5), 50.0, 0.2);
     assert_double_equal(ss_metric_quantile(h, 0.9), 90.0, 0.2);
@@ -187,11 +189,12 @@ static void test_promtool_accepts(void **state)
     ss_metric_labels(labels, sizeof(labels), "route", "/v1/features/{entity}/{id}", "quote",
                      "say \"hi\"\\", NULL);
     ss_metric_inc(ss_counter("ss_test_requests_total", "Requests served.", labels));
-    ss_metric_inc(ss_counter("ss_test_requests_total", "Requests served.", "route=\"/b\",quote=\"\""));
+    ss_metric_inc(
+        ss_counter("ss_test_requests_total", "Requests served.", "route=\"/b\",quote=\"\""));
     ss_metric_set(ss_gauge("ss_test_connections", "Open connections.", NULL), 3);
     ss_metric_set(ss_gauge("ss_test_nan", "NaN gauge.", NULL), NAN);
-    ss_metric *h = ss_histogram("ss_test_request_duration_seconds", "Request latency.", labels,
-                                NULL, 0);
+    ss_metric *h =
+        ss_histogram("ss_test_request_duration_seconds", "Request latency.", labels, NULL, 0);
     ss_metric_observe(h, 0.0012);
     ss_metric_observe(ss_histogram("ss_test_request_duration_seconds", "Request latency.",
                                    "route=\"/b\",quote=\"\"", NULL, 0),
