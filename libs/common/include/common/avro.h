@@ -51,6 +51,33 @@ int ss_avro_encode(ss_avro_codec *c, avro_value_t *v, ss_buf *out, char *err, si
 int ss_avro_decode(ss_avro_codec *c, const void *data, size_t len, avro_value_t **out, char *err,
                    size_t errlen);
 
+/** What the last failed ss_avro_decode/ss_avro_encode on c ran into, for
+ * callers that map errors to stable codes (DLQ reasons). */
+typedef enum ss_avro_errcode {
+    SS_AVRO_OK = 0,
+    SS_AVRO_E_EMPTY,        /* zero-length message */
+    SS_AVRO_E_MAGIC,        /* first byte not 0x00 */
+    SS_AVRO_E_TRUNCATED,    /* shorter than the 5-byte header, or body ends early / corrupt */
+    SS_AVRO_E_UNKNOWN_ID,   /* schema id not in the local / remote registry */
+    SS_AVRO_E_INCOMPATIBLE, /* writer schema cannot be resolved to the reader schema */
+    SS_AVRO_E_TRAILING,     /* bytes left after the record */
+    SS_AVRO_E_REGISTRY,     /* remote registry unreachable / error answer */
+    SS_AVRO_E_ENCODE,       /* encode failed (value/schema mismatch) */
+} ss_avro_errcode;
+ss_avro_errcode ss_avro_codec_errcode(const ss_avro_codec *c);
+
+/** Writer schema for a schema id (local ids.json or the remote registry,
+ * fetched and cached on first use). Borrowed; NULL with err if unknown. */
+avro_schema_t ss_avro_registry_schema_by_id(ss_avro_registry *r, int32_t id, char *err,
+                                            size_t errlen);
+/** Id under which `schema_name` is known locally (ids.json), -1 if none. */
+int32_t ss_avro_registry_local_id(ss_avro_registry *r, const char *schema_name);
+/** Register `schema` under `subject` with the remote registry (POST
+ * /subjects/<subject>/versions), cached; with the local registry returns the
+ * local id of an equal schema. Returns the id, or -1 with err. */
+int32_t ss_avro_registry_register(ss_avro_registry *r, const char *subject, avro_schema_t schema,
+                                  char *err, size_t errlen);
+
 /** JSON object -> Avro value of v's schema, field by field, by field name.
  * Unions with null accept null/absent; enums accept their symbols; ints and
  * longs reject fractions and out-of-range numbers; doubles reject non-finite.
