@@ -2,7 +2,7 @@
  *
  * Wire format: 0x00, 4-byte big-endian schema id, Avro binary body.
  * Registry: without SCHEMA_REGISTRY_URL, a local registry built from
- * schemas/*.avsc with stable ids (listed in schemas/ids.json) so nothing
+ * schemas/<name>.avsc with stable ids (listed in schemas/ids.json) so nothing
  * needs a registry server; with it, the Schema Registry REST API
  * (TopicNameStrategy subject "<topic>-value"): register on first encode, look
  * up unknown ids on decode, both cached.
@@ -24,8 +24,8 @@ typedef struct ss_avro_codec ss_avro_codec;
 
 /** schema_dir: directory of *.avsc files (and ids.json). registry_url: NULL or
  * "" for the local registry. */
-ss_avro_registry *ss_avro_registry_new(const char *schema_dir, const char *registry_url,
-                                       char *err, size_t errlen);
+ss_avro_registry *ss_avro_registry_new(const char *schema_dir, const char *registry_url, char *err,
+                                       size_t errlen);
 void ss_avro_registry_free(ss_avro_registry *r);
 /** Schema by record name ("CardTransaction"), full name
  * ("streamscore.CardTransaction") or file stem ("card_transaction").
@@ -34,8 +34,8 @@ avro_schema_t ss_avro_registry_schema(ss_avro_registry *r, const char *name);
 
 /** A codec for one topic and its canonical (reader = writer) schema.
  * subject: "<topic>-value" for a remote registry. */
-ss_avro_codec *ss_avro_codec_new(ss_avro_registry *r, const char *schema_name,
-                                 const char *subject, char *err, size_t errlen);
+ss_avro_codec *ss_avro_codec_new(ss_avro_registry *r, const char *schema_name, const char *subject,
+                                 char *err, size_t errlen);
 void ss_avro_codec_free(ss_avro_codec *c);
 avro_schema_t ss_avro_codec_schema(ss_avro_codec *c);
 int32_t ss_avro_codec_schema_id(ss_avro_codec *c); /* id this codec writes with */
@@ -85,6 +85,30 @@ int32_t ss_avro_registry_register(ss_avro_registry *r, const char *subject, avro
  * *bad_field (optional) receives the failing field's name (static until next call). */
 int ss_avro_from_json(avro_value_t *v, json_t *obj, char *err, size_t errlen,
                       const char **bad_field);
+/** What went wrong in ss_avro_from_json_ex, for callers mapping to codes. */
+typedef enum ss_avro_json_errkind {
+    SS_AVRO_JSON_OK = 0,
+    SS_AVRO_JSON_WRONG_TYPE,    /* e.g. string where a number belongs, 2.5 for an int */
+    SS_AVRO_JSON_MISSING,       /* required field absent or null */
+    SS_AVRO_JSON_BAD_ENUM,      /* symbol not in the enum */
+    SS_AVRO_JSON_OUT_OF_RANGE,  /* int/long/float range, fixed size */
+    SS_AVRO_JSON_NOT_FINITE,    /* NaN / Infinity */
+    SS_AVRO_JSON_UNKNOWN_FIELD, /* key not in the record (SS_AVRO_JSON_STRICT only) */
+} ss_avro_json_errkind;
+
+typedef struct ss_avro_json_error {
+    ss_avro_json_errkind kind;
+    char field[128]; /* path of the failing field: "amount", "reasons[1].value" */
+    char msg[256];   /* "field \"amount\": expected number, got string" */
+} ss_avro_json_error;
+
+#define SS_AVRO_JSON_STRICT 1 /* reject object keys that are not record fields */
+
+/** ss_avro_from_json with flags and a structured error. Absent fields take
+ * the schema's default (defaults of schemas loaded by a live registry), else
+ * null for unions with null, else SS_AVRO_JSON_MISSING. v is reset first. */
+int ss_avro_from_json_ex(avro_value_t *v, json_t *obj, int flags, ss_avro_json_error *e);
+
 /** Avro value -> new JSON object (unions unwrapped, bytes as strings). */
 json_t *ss_avro_to_json(avro_value_t *v);
 
