@@ -598,20 +598,8 @@ avro_value_t *ss_avro_codec_new_value(ss_avro_codec *c)
     return &c->out;
 }
 
-static int fail(ss_avro_codec *c, ss_avro_errcode code, char *err, size_t errlen, const char *fmt,
-                ...) __attribute__((format(printf, 5, 6)));
-static int fail(ss_avro_codec *c, ss_avro_errcode code, char *err, size_t errlen, const char *fmt,
-                ...)
-{
-    c->code = code;
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
+/* Record the error class on the codec and format err: `return fail(...)`. */
+#define fail(c, errcode, ...) ((c)->code = (errcode), ss_err(__VA_ARGS__))
 
 int ss_avro_encode(ss_avro_codec *c, avro_value_t *v, ss_buf *out, char *err, size_t errlen)
 {
