@@ -22,32 +22,32 @@
 #include "common/config.h"
 
 /* ---- reason codes (stable; used as DLQ header values and metric labels) */
-#define SS_EV_INVALID_JSON "invalid_json"         /* not parseable JSON */
-#define SS_EV_NOT_AN_OBJECT "not_an_object"       /* JSON, but not an object */
-#define SS_EV_DUPLICATE_FIELD "duplicate_field"   /* same key twice in one object */
-#define SS_EV_UNKNOWN_FIELD "unknown_field"       /* key not in the schema (strict mode) */
-#define SS_EV_MISSING_FIELD "missing_field"       /* required field absent or null */
-#define SS_EV_WRONG_TYPE "wrong_type"             /* e.g. string where a number belongs */
-#define SS_EV_BAD_ENUM "bad_enum"                 /* symbol not in the enum */
-#define SS_EV_NOT_FINITE "not_finite"             /* NaN, Infinity, 1e400 */
-#define SS_EV_OUT_OF_RANGE "out_of_range"         /* int/long overflow, amount bounds */
-#define SS_EV_BAD_CURRENCY "bad_currency"         /* not an allowed ISO 4217 code */
-#define SS_EV_BAD_TIMESTAMP "bad_timestamp"       /* unparseable / impossible time */
-#define SS_EV_FUTURE_TIMESTAMP "future_timestamp" /* beyond the allowed clock skew */
-#define SS_EV_STALE_TIMESTAMP "stale_timestamp"   /* older than the allowed age */
-#define SS_EV_TOO_LONG "too_long"                 /* string over the length cap */
-#define SS_EV_EMPTY_STRING "empty_string"         /* id/key field is "" */
-#define SS_EV_INVALID_UTF8 "invalid_utf8"         /* string is not valid UTF-8 */
-#define SS_EV_TOO_LARGE "too_large"               /* whole message over the size cap */
-#define SS_EV_BAD_MAGIC "bad_magic"               /* Avro framing: first byte not 0x00 */
-#define SS_EV_UNKNOWN_SCHEMA "unknown_schema"     /* Avro framing: id not in registry */
-#define SS_EV_INCOMPATIBLE_SCHEMA "incompatible_schema" /* writer can't resolve to canonical */
-#define SS_EV_TRUNCATED_AVRO "truncated_avro"     /* body ends early / is corrupt */
-#define SS_EV_TRAILING_BYTES "trailing_bytes"     /* bytes left after the record */
-#define SS_EV_EMPTY_MESSAGE "empty_message"       /* zero-length value */
-#define SS_EV_NULL_KEY "null_key"                 /* (ingest) message without key, strict mode */
-#define SS_EV_KEY_MISMATCH "key_mismatch"         /* (ingest) key differs from the key field */
-#define SS_EV_DUPLICATE "duplicate"               /* (ingest) event id already seen */
+#define SS_EV_INVALID_JSON "invalid_json"                 /* not parseable JSON */
+#define SS_EV_NOT_AN_OBJECT "not_an_object"               /* JSON, but not an object */
+#define SS_EV_DUPLICATE_FIELD "duplicate_field"           /* same key twice in one object */
+#define SS_EV_UNKNOWN_FIELD "unknown_field"               /* key not in the schema (strict mode) */
+#define SS_EV_MISSING_FIELD "missing_field"               /* required field absent or null */
+#define SS_EV_WRONG_TYPE "wrong_type"                     /* e.g. string where a number belongs */
+#define SS_EV_BAD_ENUM "bad_enum"                         /* symbol not in the enum */
+#define SS_EV_NOT_FINITE "not_finite"                     /* NaN, Infinity, 1e400 */
+#define SS_EV_OUT_OF_RANGE "out_of_range"                 /* int/long overflow, amount bounds */
+#define SS_EV_BAD_CURRENCY "bad_currency"                 /* not an allowed ISO 4217 code */
+#define SS_EV_BAD_TIMESTAMP "bad_timestamp"               /* unparseable / impossible time */
+#define SS_EV_FUTURE_TIMESTAMP "future_timestamp"         /* beyond the allowed clock skew */
+#define SS_EV_STALE_TIMESTAMP "stale_timestamp"           /* older than the allowed age */
+#define SS_EV_TOO_LONG "too_long"                         /* string over the length cap */
+#define SS_EV_EMPTY_STRING "empty_string"                 /* id/key field is "" */
+#define SS_EV_INVALID_UTF8 "invalid_utf8"                 /* string is not valid UTF-8 */
+#define SS_EV_TOO_LARGE "too_large"                       /* whole message over the size cap */
+#define SS_EV_BAD_MAGIC "bad_magic"                       /* Avro framing: first byte not 0x00 */
+#define SS_EV_UNKNOWN_SCHEMA "unknown_schema"             /* Avro framing: id not in registry */
+#define SS_EV_INCOMPATIBLE_SCHEMA "incompatible_schema"   /* writer can't resolve to canonical */
+#define SS_EV_TRUNCATED_AVRO "truncated_avro"             /* body ends early / is corrupt */
+#define SS_EV_TRAILING_BYTES "trailing_bytes"             /* bytes left after the record */
+#define SS_EV_EMPTY_MESSAGE "empty_message"               /* zero-length value */
+#define SS_EV_REGISTRY_UNAVAILABLE "registry_unavailable" /* transient: retry, never DLQ */
+#define SS_EV_NULL_KEY "null_key"   /* (ingest) no Kafka key, with INGEST_REQUIRE_KEY */
+#define SS_EV_DUPLICATE "duplicate" /* (ingest) event id seen within the horizon: dropped */
 
 typedef struct ss_event_error {
     const char *reason; /* one of SS_EV_* (static) */
@@ -75,6 +75,7 @@ typedef struct ss_event_rules_config {
 
 /* Table fragment for ss_config_entry tables (T: the service's config type, M:
  * its ss_event_rules_config member). */
+// clang-format off
 #define SS_EVENT_RULES_CONFIG(T, M)                                                             \
     {"EVENT_ID_FIELD", SS_CFG_STRING, "event_id", SS_UNBOUNDED, offsetof(T, M.id_field),         \
      "Field holding the globally unique event id (dedup key)."},                                 \
@@ -102,6 +103,7 @@ typedef struct ss_event_rules_config {
      "Size cap for a whole incoming message."},                                                  \
     {"EVENT_STRICT_FIELDS", SS_CFG_BOOL, "true", SS_UNBOUNDED, offsetof(T, M.strict_fields),     \
      "Reject JSON keys that are not fields of the event schema."}
+// clang-format on
 
 /** Compiled rules: field indexes resolved against the canonical schema. */
 typedef struct ss_event_rules ss_event_rules;
@@ -112,6 +114,7 @@ typedef struct ss_event_rules ss_event_rules;
 ss_event_rules *ss_event_rules_new(const ss_event_rules_config *cfg, avro_schema_t schema,
                                    char *err, size_t errlen);
 void ss_event_rules_free(ss_event_rules *r);
+size_t ss_event_rules_max_message(const ss_event_rules *r);
 /** Default configuration (the table's defaults), for tests and tools. Strings
  * are static: do not ss_config_free it. */
 void ss_event_rules_config_defaults(ss_event_rules_config *cfg);
@@ -134,9 +137,10 @@ int ss_event_validate_value(const ss_event_rules *r, avro_value_t *canonical, ss
 int ss_event_validate_avro(const ss_event_rules *r, ss_avro_codec *codec, const void *data,
                            size_t len, avro_value_t **out, ss_event_error *e);
 
-/** Either format: a value whose first byte is 0x00 is Avro, '{' / whitespace
- * JSON, anything else is judged as JSON (so "[1]" is not_an_object) unless
- * it starts with a byte that cannot begin JSON, then bad_magic. */
+/** Either format: a value whose first byte is 0x00 is Avro; one starting with
+ * another control byte (below 0x20, not whitespace) is Avro with a wrong
+ * magic byte (bad_magic); anything else is judged as JSON (so "[1]" is
+ * not_an_object, "hello" invalid_json). */
 int ss_event_validate_any(const ss_event_rules *r, ss_avro_codec *codec, const void *data,
                           size_t len, avro_value_t **out, ss_event_error *e);
 
