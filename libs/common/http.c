@@ -433,6 +433,11 @@ static int is_json_ctype(const char *ct)
 
 json_t *ss_http_body_json(struct evhttp_request *req, int require_ctype)
 {
+    return ss_http_body_json_flags(req, require_ctype, JSON_REJECT_DUPLICATES);
+}
+
+json_t *ss_http_body_json_flags(struct evhttp_request *req, int require_ctype, size_t flags)
+{
     const char *ct = ss_http_header(req, "Content-Type");
     if (require_ctype && !is_json_ctype(ct)) {
         ss_http_reply_problem(
@@ -451,7 +456,7 @@ json_t *ss_http_body_json(struct evhttp_request *req, int require_ctype)
         return NULL;
     }
     json_error_t e;
-    json_t *doc = json_loadb(body, len, JSON_REJECT_DUPLICATES, &e);
+    json_t *doc = json_loadb(body, len, flags, &e);
     if (!doc) {
         ss_http_reply_problem(
             req, 400, "malformed json",
