@@ -25,6 +25,13 @@
 
 #define SS_TICK_MS 100         /* safety-net poll and retry timer */
 #define SS_RETRY_BACKOFF_MS 500 /* delay before re-sending a failed delivery */
+/* Short pauses (in-flight cap, producer back-pressure) just stop draining the
+ * consumer queue: librdkafka keeps what it prefetched. Pausing partitions in
+ * librdkafka purges that prefetch and costs a re-fetch (measured: 10x less
+ * throughput when the in-flight cap pauses that way), so it is kept for
+ * dependency outages, shutdown, and soft pauses that last longer than this. */
+#define SS_SOFT_PAUSE_MAX_US 5000000
+#define SS_HARD_REASONS (SS_PAUSE_DEPENDENCY | SS_PAUSE_SHUTDOWN)
 
 /* ------------------------------------------------------------ shared pieces */
 
@@ -541,6 +548,7 @@ struct ss_consumer {
     int joined;
     int paused;           /* reason mask */
     int applied_pause;    /* whether partitions are paused in librdkafka */
+    int64_t soft_since_us; /* when the current pause began */
     ss_producer **producers;
     int nproducers;
     health health;
@@ -593,8 +601,15 @@ static void store_offset(ss_consumer *c, part_state *ps, int64_t next)
 
 static void apply_pause(ss_consumer *c)
 {
-    int want = c->paused != 0;
+    int64_t now = ss_mono_us();
+    if (!c->paused)
+        c->soft_since_us = 0;
+    else if (!c->soft_since_us)
+        c->soft_since_us = now;
+    int want = (c->paused & SS_HARD_REASONS) ||
+               (c->paused && now - c->soft_since_us > SS_SOFT_PAUSE_MAX_US);
     rd_kafka_topic_partition_list_t *a = NULL;
+    ss_metric_set(c->m_paused, c->paused != 0);
     if (want == c->applied_pause || c->closed) return;
     if (rd_kafka_assignment(c->rk, &a) == RD_KAFKA_RESP_ERR_NO_ERROR && a) {
         if (want)
@@ -604,7 +619,6 @@ static void apply_pause(ss_consumer *c)
         rd_kafka_topic_partition_list_destroy(a);
     }
     c->applied_pause = want;
-    ss_metric_set(c->m_paused, want);
 }
 
 void ss_consumer_pause(ss_consumer *c, int reason)
@@ -617,7 +631,7 @@ void ss_consumer_resume(ss_consumer *c, int reason)
 {
     c->paused &= ~reason;
     apply_pause(c);
-    if (!c->paused) event_active(c->br.ev, EV_READ, 0);
+    if (!c->paused && c->br.ev) event_active(c->br.ev, EV_READ, 0);
 }
 
 int ss_consumer_paused(const ss_consumer *c)
@@ -770,6 +784,10 @@ static void consumer_serve(ss_consumer *c)
 {
     int n = 0;
     if (c->closed) return;
+    if (c->paused) {
+        apply_pause(c); /* escalates a long soft pause */
+        if (!c->applied_pause) return; /* soft pause: leave messages in librdkafka's queue */
+    }
     while (n < c->batch_max) {
         rd_kafka_message_t *m = rd_kafka_consumer_poll(c->rk, 0);
         if (!m) break;
@@ -786,10 +804,11 @@ static void consumer_serve(ss_consumer *c)
         c->cb(c, m, in, c->arg);
         rd_kafka_message_destroy(m);
         if (c->closed) return;
+        if (c->paused && !c->applied_pause) break;
     }
     ss_metric_add(c->m_consumed, n);
     if (n && c->batch_end) c->batch_end(c, c->arg);
-    if (n == c->batch_max) event_active(c->br.ev, EV_READ, 0); /* more may be waiting */
+    if (n == c->batch_max && !c->paused) event_active(c->br.ev, EV_READ, 0); /* more may wait */
 }
 
 static void consumer_on_queue(evutil_socket_t fd, short what, void *arg)
