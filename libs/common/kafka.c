@@ -519,7 +519,8 @@ typedef struct part_state {
     int32_t partition;
     ss_inflight *head, *tail; /* unfinished inputs, offset order */
     int assigned;
-    int nin; /* inflights referencing this state */
+    int nin;            /* inflights referencing this state */
+    int64_t store_next; /* offset to store at the next flush, -1 = none */
 } part_state;
 
 struct ss_inflight {
@@ -553,6 +554,8 @@ struct ss_consumer {
     int nproducers;
     health health;
     /* drain */
+    struct event *store_ev; /* flushes offset stores once per loop iteration */
+    int store_dirty;
     struct event *drain_ev;
     int64_t drain_deadline_us;
     void (*drain_done)(void *);
@@ -569,14 +572,18 @@ static part_state *part_get(ss_consumer *c, const char *topic, int32_t partition
     part_state *ps = ss_calloc(1, sizeof(*ps));
     ps->topic = ss_strdup(topic);
     ps->partition = partition;
+    ps->store_next = -1;
     ps->next = c->parts;
     c->parts = ps;
     return ps;
 }
 
+static void store_flush(ss_consumer *c);
+
 static void part_maybe_free(ss_consumer *c, part_state *ps)
 {
     if (ps->assigned || ps->nin) return;
+    if (ps->store_next >= 0) store_flush(c);
     for (part_state **pp = &c->parts; *pp; pp = &(*pp)->next) {
         if (*pp == ps) {
             *pp = ps->next;
@@ -587,16 +594,44 @@ static void part_maybe_free(ss_consumer *c, part_state *ps)
     ss_free(ps);
 }
 
+/* Store every pending offset in one call: one rd_kafka_offsets_store per
+ * loop iteration instead of one per acknowledged message. */
+static void store_flush(ss_consumer *c)
+{
+    int n = 0;
+    rd_kafka_topic_partition_list_t *l;
+    c->store_dirty = 0;
+    for (part_state *ps = c->parts; ps; ps = ps->next) n += ps->store_next >= 0;
+    if (!n) return;
+    l = rd_kafka_topic_partition_list_new(n);
+    for (part_state *ps = c->parts; ps; ps = ps->next) {
+        if (ps->store_next < 0) continue;
+        if (ps->assigned && !c->closed) /* else the new owner re-reads: duplicates, never gaps */
+            rd_kafka_topic_partition_list_add(l, ps->topic, ps->partition)->offset = ps->store_next;
+        ps->store_next = -1;
+    }
+    if (l->cnt) {
+        rd_kafka_resp_err_t e = rd_kafka_offsets_store(c->rk, l);
+        if (e && e != RD_KAFKA_RESP_ERR__STATE)
+            ss_logf(SS_LOG_WARN, "kafka offset store: %s", rd_kafka_err2str(e));
+    }
+    rd_kafka_topic_partition_list_destroy(l);
+}
+
+static void on_store_event(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    store_flush(arg);
+}
+
 static void store_offset(ss_consumer *c, part_state *ps, int64_t next)
 {
-    if (!ps->assigned || c->closed) return; /* the new owner re-reads: duplicates, never gaps */
-    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
-    rd_kafka_topic_partition_list_add(l, ps->topic, ps->partition)->offset = next;
-    rd_kafka_resp_err_t e = rd_kafka_offsets_store(c->rk, l);
-    if (e && e != RD_KAFKA_RESP_ERR__STATE)
-        ss_logf(SS_LOG_WARN, "kafka offset store %s[%d]@%lld: %s", ps->topic, ps->partition,
-                (long long)next, rd_kafka_err2str(e));
-    rd_kafka_topic_partition_list_destroy(l);
+    ps->store_next = next;
+    if (!c->store_dirty) {
+        c->store_dirty = 1;
+        event_active(c->store_ev, EV_TIMEOUT, 0);
+    }
 }
 
 static void apply_pause(ss_consumer *c)
@@ -742,6 +777,7 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
          * and committed before the partitions move; the rest is re-read by
          * the new owner (duplicates, harmless by event-id idempotence). */
         flush_producers(c, 5000);
+        store_flush(c);
         rd_kafka_commit(rk, NULL, 0);
         for (int i = 0; i < parts->cnt; i++) {
             part_state *ps = part_get(c, parts->elems[i].topic, parts->elems[i].partition, 0);
@@ -883,6 +919,7 @@ ss_consumer *ss_consumer_new(struct event_base *base, const ss_kafka_opts *o,
     if (bridge_open(&c->br, base, c->q, consumer_on_queue, c, err, errlen)) goto err;
     c->tick = event_new(base, -1, EV_PERSIST, consumer_on_tick, c);
     event_add(c->tick, &tv);
+    c->store_ev = event_new(base, -1, 0, on_store_event, c);
     c->m_consumed = ss_counter("ss_kafka_consumed_total", "Messages consumed", NULL);
     c->m_inflight = ss_gauge("ss_kafka_inflight", "Consumed messages whose outputs are not yet acknowledged", NULL);
     c->m_paused = ss_gauge("ss_kafka_consumer_paused", "1 while input is paused", NULL);
@@ -941,6 +978,7 @@ static void drain_check(evutil_socket_t fd, short what, void *arg)
         ss_logf(SS_LOG_WARN, "drain: %zu inputs unfinished at timeout; they will be re-read",
                 c->inflight);
     flush_producers(c, 10000);
+    store_flush(c);
     rd_kafka_commit(c->rk, NULL, 0);
     bridge_close(&c->br, c->q);
     rd_kafka_resp_err_t e = rd_kafka_consumer_close(c->rk);
@@ -970,6 +1008,7 @@ void ss_consumer_free(ss_consumer *c)
     }
     bridge_close(&c->br, c->q);
     if (c->tick) event_free(c->tick);
+    if (c->store_ev) event_free(c->store_ev);
     if (c->drain_ev) event_free(c->drain_ev);
     if (c->q) rd_kafka_queue_destroy(c->q);
     if (c->rk) rd_kafka_destroy(c->rk);
