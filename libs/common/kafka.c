@@ -197,6 +197,7 @@ struct ss_producer {
 };
 
 static void producer_congestion(ss_producer *p, int on);
+static void consumer_unlink_producer(ss_consumer *c, ss_producer *p);
 
 static rd_kafka_resp_err_t produce_raw(ss_producer *p, const char *topic, int32_t partition,
                                        const void *key, size_t keylen, const void *value,
@@ -503,6 +504,8 @@ void ss_producer_free(ss_producer *p)
         pmsg_free_copy(m);
         ss_free(m);
     }
+    for (int i = 0; i < p->nlinked; i++) /* unlink from consumers, either may go first */
+        consumer_unlink_producer(p->linked[i], p);
     bridge_close(&p->br, p->mainq);
     if (p->tick) event_free(p->tick);
     if (p->mainq) rd_kafka_queue_destroy(p->mainq);
@@ -929,6 +932,12 @@ err:
     if (conf) rd_kafka_conf_destroy(conf);
     ss_consumer_free(c);
     return NULL;
+}
+
+static void consumer_unlink_producer(ss_consumer *c, ss_producer *p)
+{
+    for (int i = 0; i < c->nproducers; i++)
+        if (c->producers[i] == p) c->producers[i--] = c->producers[--c->nproducers];
 }
 
 void ss_consumer_link_producer(ss_consumer *c, ss_producer *p)
