@@ -28,7 +28,7 @@ static const char *brute_field_str(const fx_event *e, const char *field) {
     return NULL;
 }
 
-static int brute_num(const fx_event *e, const char *field, double *out) {
+static inline int brute_num(const fx_event *e, const char *field, double *out) {
     if (strcmp(field, "amount") == 0) {
         *out = e->amount;
         return 1;
@@ -36,7 +36,7 @@ static int brute_num(const fx_event *e, const char *field, double *out) {
     return 0;
 }
 
-static int brute_filter(const ss_feature_defs *d, int filter, const fx_event *e) {
+static inline int brute_filter(const ss_feature_defs *d, int filter, const fx_event *e) {
     if (filter < 0) return 1;
     const fd_filter *f = &d->filters[filter];
     const char *s = brute_field_str(e, f->field);
@@ -63,13 +63,13 @@ static const char *brute_entity(const ss_feature_defs *d, int ent, const fx_even
     return brute_field_str(e, d->entities[ent].field);
 }
 
-static int64_t brute_floor_div(int64_t a, int64_t b) {
+static inline int64_t brute_floor_div(int64_t a, int64_t b) {
     int64_t q = a / b;
     return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
 }
 
 /** late flag of `e` given the applied events so far */
-static int brute_late(const ss_feature_defs *d, const fx_event *applied, size_t napplied,
+static inline int brute_late(const ss_feature_defs *d, const fx_event *applied, size_t napplied,
                       const fx_event *e) {
     const char *id = brute_entity(d, d->primary, e);
     int have = 0;
@@ -84,7 +84,7 @@ static int brute_late(const ss_feature_defs *d, const fx_event *applied, size_t 
 }
 
 /** Compute every feature of e. values[i] = NAN for null. */
-static void brute_vector(const ss_feature_defs *d, const fx_event *applied, size_t napplied,
+static inline void brute_vector(const ss_feature_defs *d, const fx_event *applied, size_t napplied,
                          const fx_event *e, int late, double *values) {
     for (size_t fi = 0; fi < d->n_features; fi++) {
         const fd_feature *f = &d->features[fi];

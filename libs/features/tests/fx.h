@@ -24,7 +24,7 @@ typedef struct fx_redis {
     char dir[64];
 } fx_redis;
 
-static int fx_free_port(void) {
+static inline int fx_free_port(void) {
     struct sockaddr_in a;
     socklen_t len = sizeof a;
     int s = socket(AF_INET, SOCK_STREAM, 0), port = -1;
@@ -38,7 +38,7 @@ static int fx_free_port(void) {
     return port;
 }
 
-static redisContext *fx_redis_connect(const fx_redis *r) {
+static inline redisContext *fx_redis_connect(const fx_redis *r) {
     struct timeval tv = {2, 0};
     redisContext *c = redisConnectWithTimeout("127.0.0.1", r->port, tv);
     if (!c || c->err) {
@@ -49,7 +49,7 @@ static redisContext *fx_redis_connect(const fx_redis *r) {
 }
 
 /** Start redis-server on a free port; returns 0 when it answers PING. */
-static int fx_redis_start(fx_redis *r) {
+static inline int fx_redis_start(fx_redis *r) {
     char port[16];
     memset(r, 0, sizeof *r);
     r->port = fx_free_port();
@@ -80,7 +80,7 @@ static int fx_redis_start(fx_redis *r) {
     return -1;
 }
 
-static void fx_redis_stop(fx_redis *r) {
+static inline void fx_redis_stop(fx_redis *r) {
     if (r->pid > 0) {
         kill(r->pid, SIGKILL);
         waitpid(r->pid, NULL, 0);
@@ -94,7 +94,7 @@ static void fx_redis_stop(fx_redis *r) {
 }
 
 /** schemas/card_transaction.avsc, found from the repository root or below. */
-static avro_schema_t fx_card_schema(void) {
+static inline avro_schema_t fx_card_schema(void) {
     static const char *paths[] = {"schemas/card_transaction.avsc",
                                   "../schemas/card_transaction.avsc",
                                   "../../schemas/card_transaction.avsc"};
@@ -124,17 +124,17 @@ typedef struct fx_event {
     char country[4];
 } fx_event;
 
-static int fx_enum_index(avro_schema_t enum_schema, const char *sym) {
+static inline int fx_enum_index(avro_schema_t enum_schema, const char *sym) {
     return avro_schema_enum_get_by_name(enum_schema, sym);
 }
 
-static void fx_set_str(avro_value_t *rec, const char *f, const char *s) {
+static inline void fx_set_str(avro_value_t *rec, const char *f, const char *s) {
     avro_value_t v;
     avro_value_get_by_name(rec, f, &v, NULL);
     avro_value_set_string(&v, s);
 }
 
-static void fx_set_nullable_str(avro_value_t *rec, const char *f, const char *s) {
+static inline void fx_set_nullable_str(avro_value_t *rec, const char *f, const char *s) {
     avro_value_t u, b;
     avro_value_get_by_name(rec, f, &u, NULL);
     if (s) {
@@ -147,7 +147,7 @@ static void fx_set_nullable_str(avro_value_t *rec, const char *f, const char *s)
 }
 
 /** Fill an avro value (of fx_card_schema) from e. */
-static void fx_fill(avro_value_t *rec, const fx_event *e) {
+static inline void fx_fill(avro_value_t *rec, const fx_event *e) {
     avro_value_t v, b;
     avro_value_reset(rec);
     fx_set_str(rec, "event_id", e->event_id);

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <cmocka.h>
 #include "features-internal.h"
+#include "fx.h"
 
 static ss_feature_defs *load_repo_file(const char *rel, char *err, size_t errlen) {
     const char *prefixes[] = {"", "../", "../../"};
@@ -152,12 +153,35 @@ static void test_missing_file(void **state) {
     assert_non_null(strstr(err, "/nonexistent/defs.json: cannot open"));
 }
 
+static void test_schema_check(void **state) {
+    static const char typo[] = F("{\"name\":\"n\",\"entity\":\"card\",\"agg\":\"sum\",\"field\":\"amout\",\"window\":\"1h\"}");
+    static const char strsum[] = F("{\"name\":\"n\",\"entity\":\"card\",\"agg\":\"sum\",\"field\":\"merchant_id\",\"window\":\"1h\"}");
+    char err[512] = "";
+    (void)state;
+    avro_schema_t schema = fx_card_schema();
+    assert_non_null(schema);
+    ss_feature_defs *d = load_repo_file("features/card_fraud.json", err, sizeof err);
+    assert_non_null(d);
+    if (ss_feature_defs_check_schema(d, schema, err, sizeof err) < 0) fail_msg("%s", err);
+    ss_feature_defs_free(d);
+    d = ss_feature_defs_parse(typo, sizeof typo - 1, "t", err, sizeof err);
+    assert_int_equal(ss_feature_defs_check_schema(d, schema, err, sizeof err), -1);
+    assert_string_equal(err, "feature definitions: field \"amout\" (used by n): not in schema CardTransaction");
+    ss_feature_defs_free(d);
+    d = ss_feature_defs_parse(strsum, sizeof strsum - 1, "t", err, sizeof err);
+    assert_int_equal(ss_feature_defs_check_schema(d, schema, err, sizeof err), -1);
+    assert_non_null(strstr(err, "\"merchant_id\" (used by n): expected a number"));
+    ss_feature_defs_free(d);
+    avro_schema_decref(schema);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_card_fraud_loads),
         cmocka_unit_test(test_auto_tiles),
         cmocka_unit_test(test_bad_files),
         cmocka_unit_test(test_missing_file),
+        cmocka_unit_test(test_schema_check),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

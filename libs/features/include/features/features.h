@@ -55,6 +55,14 @@ size_t ss_feature_defs_entity_count(const ss_feature_defs *d);
 const char *ss_feature_defs_entity_name(const ss_feature_defs *d, size_t i);
 int64_t ss_feature_defs_max_window_ms(const ss_feature_defs *d);
 int64_t ss_feature_defs_grace_ms(const ss_feature_defs *d);
+/** Check the definitions against the event schema (a record): every field
+ * they use exists with a usable type (numbers for aggregated fields, strings,
+ * enums or numbers for keys, categories and distinct counts). Services call it
+ * at start-up so a misspelt field fails loudly instead of yielding nulls.
+ * Returns 0 / -1 with err: "feature definitions: field \"amout\" (used by
+ * card_amount_sum_1h): not in schema streamscore.CardTransaction". */
+int ss_feature_defs_check_schema(const ss_feature_defs *d, avro_schema_t record, char *err,
+                                 size_t errlen);
 /** The generated Lua script (borrowed), e.g. for benchmarks. */
 const char *ss_feature_defs_lua(const ss_feature_defs *d);
 
