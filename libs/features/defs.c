@@ -328,7 +328,8 @@ static int parse_feature_field(parser *p, const char *path, fd_feature *f, json_
 
 static int parse_feature(parser *p, size_t i, json_t *o) {
     static const char *const keys[] = {"name", "entity", "agg", "field", "window", "tile",
-                                       "filter", "of", "include_current", "doc", NULL};
+                                       "filter", "of", "include_current", "group_by", "doc",
+                                       NULL};
     ss_feature_defs *d = p->d;
     fd_feature *f = &d->features[i];
     char path[160];
@@ -337,6 +338,7 @@ static int parse_feature(parser *p, size_t i, json_t *o) {
     f->filter = -1;
     f->input = -1;
     f->stream = -1;
+    f->group = -1;
     if (!json_is_object(o)) return fail(p, path, "expected object");
     if (get_string(p, path, o, "name", NULL, &name) < 0) return -1;
     f->name = ss_strdup(name);
@@ -382,6 +384,14 @@ static int parse_feature(parser *p, size_t i, json_t *o) {
                         agg);
         f->include_current = json_is_true(inc);
     }
+    json_t *by = json_object_get(o, "group_by");
+    if (by) {
+        if (f->agg == FD_LAST || f->agg == FD_SINCE)
+            return fail(p, path, "group_by: not allowed for %s", agg);
+        if (!json_is_string(by) || !valid_field(json_string_value(by)))
+            return fail(p, path, "group_by: expected a field name");
+        f->group_by = ss_strdup(json_string_value(by));
+    }
     json_t *doc = json_object_get(o, "doc");
     if (doc && !json_is_string(doc)) return fail(p, path, "doc: expected string");
     return 0;
@@ -410,7 +420,7 @@ static int stream_of(ss_feature_defs *d, fd_stream **streams, size_t *n, const f
     for (size_t i = 0; i < *n; i++) {
         fd_stream *s = &(*streams)[i];
         if (s->entity == f->entity && s->input == f->input && s->filter == f->filter &&
-            s->tile_ms == f->tile_ms)
+            s->tile_ms == f->tile_ms && s->group == f->group)
             return (int)i;
     }
     *streams = ss_realloc(*streams, (*n + 1) * sizeof **streams);
@@ -421,11 +431,13 @@ static int stream_of(ss_feature_defs *d, fd_stream **streams, size_t *n, const f
     s->entity = f->entity;
     s->input = f->input;
     s->filter = f->filter;
+    s->group = f->group;
     s->tile_ms = f->tile_ms;
     ss_buf_init(&b);
     ss_buf_printf(&b, "%s:%s:%s", field ? field : "*",
                   f->filter >= 0 ? d->filters[f->filter].name : "*",
                   tile_name(f->tile_ms, tn, sizeof tn));
+    if (f->group_by) ss_buf_printf(&b, ":by=%s", f->group_by);
     s->key_part = b.data;
     return (int)(*n)++;
 }
@@ -433,6 +445,7 @@ static int stream_of(ss_feature_defs *d, fd_stream **streams, size_t *n, const f
 static void derive(ss_feature_defs *d) {
     for (size_t i = 0; i < d->n_features; i++) {
         fd_feature *f = &d->features[i];
+        if (f->group_by) f->group = intern(&d->str_inputs, &d->n_str_inputs, f->group_by);
         if (f->agg == FD_DISTINCT) {
             f->input = intern(&d->str_inputs, &d->n_str_inputs, f->field);
             f->stream = stream_of(d, &d->hll, &d->n_hll, f, f->field);
@@ -565,6 +578,7 @@ void ss_feature_defs_free(ss_feature_defs *d) {
     for (size_t i = 0; i < d->n_features; i++) {
         ss_free(d->features[i].name);
         ss_free(d->features[i].field);
+        ss_free(d->features[i].group_by);
     }
     ss_free(d->features);
     ss_free(d->names);

@@ -62,6 +62,8 @@ typedef struct fd_feature {
     int64_t window_ms;
     int64_t tile_ms;
     int include_current; /* window aggregates include the event itself */
+    char *group_by;  /* bucket field: the window covers events with the same value, or NULL */
+    int group;       /* string input of group_by, -1 */
     int input;       /* numeric input (FD_SUM..., FD_LAST, FD_RATIO) or string input (FD_DISTINCT); -1 */
     int stream;      /* tiles stream (numeric aggs, ratio) or HLL stream (distinct); -1 */
 } fd_feature;
@@ -72,10 +74,11 @@ typedef struct fd_stream {
     int entity;
     int input;      /* numeric input, -1 = count only (no field) */
     int filter;
+    int group;      /* string input whose value buckets the stream, -1 = none */
     int64_t tile_ms;
     int64_t max_tiles; /* largest window / tile among its features */
     int64_t ttl_ms;
-    char *key_part;  /* "<field|*>:<filter|*>:<tile>" */
+    char *key_part;  /* "<field|*>:<filter|*>:<tile>[:by=<group field>]" */
 } fd_stream;
 
 struct ss_feature_defs {

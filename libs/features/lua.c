@@ -56,11 +56,19 @@ static const char FD_LUA_BODY[] =
     "  return {c2, s2, tl[3] + (x - s / c) * (x - s2 / c2), math.min(tl[4], x), math.max(tl[5], x)}\n"
     "end\n"
     "local SV = {}\n"
+    /* a group_by stream is bucketed by the event's value of its field
+     * (no value: no bucket, its features are null) */
+    "local function bucket(g)\n"
+    "  if g == 0 then return '' end\n"
+    "  if str[g] == nil then return nil end\n"
+    "  return '=' .. str[g]\n"
+    "end\n"
     "for si = 1, #ST do\n"
     "  local st = ST[si]\n"
     "  local e = st[1]\n"
-    "  if ids[e] then\n"
-    "    local key = P .. 't:' .. EN[e] .. ':' .. ids[e] .. ':' .. st[7]\n"
+    "  local bk = bucket(st[8])\n"
+    "  if ids[e] and bk then\n"
+    "    local key = P .. 't:' .. EN[e] .. ':' .. ids[e] .. ':' .. st[7] .. bk\n"
     "    local raw = redis.call('HGETALL', key)\n"
     "    local tiles, order = {}, {}\n"
     "    for i = 1, #raw, 2 do\n"
@@ -117,7 +125,7 @@ static const char FD_LUA_BODY[] =
     "  local agg, e = f[1], f[2]\n"
     "  local v = nil\n"
     "  if ids[e] then\n"
-    "    if agg <= 5 or agg == 9 then\n"
+    "    if (agg <= 5 or agg == 9) and SV[f[3]] then\n"
     "      local sv = SV[f[3]]\n"
     "      local curt = sv[3]\n"
     "      if f[5] == 1 then curt = sv[4] end\n"
@@ -151,7 +159,7 @@ static const char FD_LUA_BODY[] =
      * after adding the event; peek unions with a scratch HLL instead */
     "local function hkeys(hs, e, cur, n)\n"
     "  local ks = {}\n"
-    "  local pre = P .. 'h:' .. EN[e] .. ':' .. ids[e] .. ':' .. hs[6] .. ':'\n"
+    "  local pre = P .. 'h:' .. EN[e] .. ':' .. ids[e] .. ':' .. hs[6] .. bucket(hs[7]) .. ':'\n"
     "  for i = cur - n + 1, cur do ks[#ks + 1] = pre .. idx(i) end\n"
     "  return ks\n"
     "end\n"
@@ -161,10 +169,10 @@ static const char FD_LUA_BODY[] =
     "    for hi = 1, #HS do\n"
     "      local hs = HS[hi]\n"
     "      local e = hs[1]\n"
-    "      if ids[e] and not late and passes(hs[3]) and str[hs[2]] ~= nil then\n"
+    "      if ids[e] and bucket(hs[7]) and not late and passes(hs[3]) and str[hs[2]] ~= nil then\n"
     "        HX[hi] = str[hs[2]]\n"
     "        if write then\n"
-    "          local key = P .. 'h:' .. EN[e] .. ':' .. ids[e] .. ':' .. hs[6] .. ':' .. idx(math.floor(t / hs[4]))\n"
+    "          local key = hkeys(hs, e, math.floor(t / hs[4]), 1)[1]\n"
     "          redis.call('PFADD', key, HX[hi])\n"
     "          redis.call('PEXPIRE', key, hs[5])\n"
     "        end\n"
@@ -174,7 +182,7 @@ static const char FD_LUA_BODY[] =
     "  for fi = 1, #FT do\n"
     "    local f = FT[fi]\n"
     "    local e = f[2]\n"
-    "    if f[1] == 7 and ids[e] and f[5] == phase then\n"
+    "    if f[1] == 7 and ids[e] and bucket(HS[f[3]][7]) and f[5] == phase then\n"
     "      local hs = HS[f[3]]\n"
     "      local ks = hkeys(hs, e, math.floor(t / hs[4]), f[4])\n"
     "      if phase == 1 and HX[f[3]] ~= nil and not write then\n"
@@ -268,7 +276,7 @@ static void lua_streams(ss_buf *b, const ss_feature_defs *d) {
                       s->filter + 1, (long long)s->tile_ms,
                       (long long)(2 * s->max_tiles + grace_tiles + 1), (long long)s->ttl_ms);
         lua_quote(b, s->key_part);
-        ss_buf_append(b, "}", 1);
+        ss_buf_printf(b, ",%d}", s->group + 1);
     }
     ss_buf_printf(b, "}\nlocal HS = {");
     for (size_t i = 0; i < d->n_hll; i++) {
@@ -276,7 +284,7 @@ static void lua_streams(ss_buf *b, const ss_feature_defs *d) {
         ss_buf_printf(b, "%s{%d,%d,%d,%lld,%lld,", i ? "," : "", s->entity + 1, s->input + 1,
                       s->filter + 1, (long long)s->tile_ms, (long long)s->ttl_ms);
         lua_quote(b, s->key_part);
-        ss_buf_append(b, "}", 1);
+        ss_buf_printf(b, ",%d}", s->group + 1);
     }
     ss_buf_printf(b, "}\n");
 }

@@ -68,6 +68,8 @@ int ss_feature_defs_check_schema(const ss_feature_defs *d, avro_schema_t record,
             return -1;
     for (size_t i = 0; i < d->n_features; i++) {
         const fd_feature *f = &d->features[i];
+        if (f->group_by && check(record, f->group_by, USE_KEY, f->name, err, errlen) < 0)
+            return -1;
         if (!f->field) continue;
         if (check(record, f->field, f->agg == FD_DISTINCT ? USE_KEY : USE_NUMBER, f->name, err,
                   errlen) < 0)

@@ -112,6 +112,8 @@ static inline void brute_vector(const ss_feature_defs *d, const fx_event *applie
             }
             continue;
         }
+        const char *bucket = f->group_by ? brute_field_str(e, f->group_by) : NULL;
+        if (f->group_by && !bucket) continue; /* no bucket: null */
         int64_t hi = brute_floor_div(e->t, f->tile_ms), lo = hi - f->window_ms / f->tile_ms + 1;
         double n = 0, s = 0, mn = INFINITY, mx = -INFINITY;
         double xs[4096];
@@ -124,6 +126,10 @@ static inline void brute_vector(const ss_feature_defs *d, const fx_event *applie
             int64_t tile = brute_floor_div(a->t, f->tile_ms);
             if (!o || strcmp(o, id) != 0 || tile < lo || tile > hi) continue;
             if (!brute_filter(d, f->filter, a)) continue;
+            if (bucket) {
+                const char *ab = brute_field_str(a, f->group_by);
+                if (!ab || strcmp(ab, bucket) != 0) continue;
+            }
             if (f->agg == FD_DISTINCT) {
                 const char *sv = brute_field_str(a, f->field);
                 int seen = 0;

@@ -129,6 +129,8 @@ static const bad_case bad_cases[] = {
      "grace: bad duration \"soon\""},
     {"{\"version\":\"v\"," ENT ",\"features\":[]}", "features: expected a non-empty array"},
     {"[1,2]", "(root): expected a JSON object"},
+    {F("{\"name\":\"n\",\"entity\":\"card\",\"agg\":\"time_since_last\",\"group_by\":\"channel\"}"),
+     "features[0] (n): group_by: not allowed for time_since_last"},
 };
 
 static void test_bad_files(void **state) {

@@ -52,7 +52,11 @@ static const char TEST_DEFS[] =
     "  {\"name\": \"d_count_5m\", \"entity\": \"device\", \"agg\": \"count\", \"window\": \"5m\"},\n"
     "  {\"name\": \"d_sum_1h\", \"entity\": \"device\", \"agg\": \"sum\", \"field\": \"amount\", \"window\": \"1h\", \"tile\": \"5m\"},\n"
     "  {\"name\": \"d_last_amount\", \"entity\": \"device\", \"agg\": \"last\", \"field\": \"amount\"},\n"
-    "  {\"name\": \"d_dist_card_5m\", \"entity\": \"device\", \"agg\": \"distinct_count\", \"field\": \"card_id\", \"window\": \"5m\"}\n"
+    "  {\"name\": \"d_dist_card_5m\", \"entity\": \"device\", \"agg\": \"distinct_count\", \"field\": \"card_id\", \"window\": \"5m\"},\n"
+    "  {\"name\": \"c_count_same_channel_10m\", \"entity\": \"card\", \"agg\": \"count\", \"window\": \"10m\", \"group_by\": \"channel\"},\n"
+    "  {\"name\": \"c_mean_same_country_1h\", \"entity\": \"card\", \"agg\": \"mean\", \"field\": \"amount\", \"window\": \"1h\", \"group_by\": \"merchant_country\"},\n"
+    "  {\"name\": \"m_dist_card_same_channel_5m\", \"entity\": \"merchant\", \"agg\": \"distinct_count\", \"field\": \"card_id\", \"window\": \"5m\", \"group_by\": \"channel\", \"filter\": \"big\"},\n"
+    "  {\"name\": \"c_count_by_device_5m\", \"entity\": \"card\", \"agg\": \"count\", \"window\": \"5m\", \"group_by\": \"device_id\"}\n"
     " ]}\n";
 
 typedef struct harness {

@@ -37,7 +37,7 @@ for v in vs:
     assert r["entities"]["card"] == e["card_id"] and r["entities"]["merchant"] == e["merchant_id"]
     assert ("device" in r["entities"]) == (e["device_id"] is not None)
     assert r["event_time"] == e["event_time"]
-    assert len(r["features"]) == 33 and r["definitions_version"] == "card-fraud-1", r
+    assert len(r["features"]) == 34 and r["definitions_version"] == "card-fraud-1", r
     assert r["categories"]["channel"] == e["channel"]
     assert r["features"]["card_txn_count_24h"] >= 1
 EOF
