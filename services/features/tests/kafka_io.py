@@ -6,6 +6,8 @@ Confluent framing (0x00, 4-byte big-endian schema id) + Avro binary.
   kafka_io.py events BROKERS TOPIC N SEED PREFIX OUT.jsonl   produce N card events
   kafka_io.py replay BROKERS TOPIC IN.jsonl COUNT            re-produce the first COUNT events of IN
   kafka_io.py labels BROKERS TOPIC IN.jsonl COUNT            produce labels for the first COUNT events
+  kafka_io.py garbage BROKERS TOPIC TEXT                      produce one undecodable message
+  kafka_io.py headers BROKERS TOPIC TIMEOUT_S                print the headers of the first message
   kafka_io.py consume BROKERS TOPIC SCHEMA N TIMEOUT_S OUT.jsonl
       read TOPIC from the beginning until N records (or timeout);
       writes {"key", "record"} lines, prints the number of records
@@ -153,7 +155,26 @@ def cmd_consume(brokers, topic, stem, n, timeout_s, out_path):
     print(len(records))
 
 
+def cmd_garbage(brokers, topic, text):
+    send_all(brokers, topic, [("junk", text.encode())])
+
+
+def cmd_headers(brokers, topic, timeout_s):
+    c = Consumer({"bootstrap.servers": brokers, "group.id": "test-" + uuid.uuid4().hex,
+                  "auto.offset.reset": "earliest"})
+    c.subscribe([topic])
+    deadline = time.time() + float(timeout_s)
+    while time.time() < deadline:
+        m = c.poll(0.2)
+        if m is None or m.error():
+            continue
+        print(json.dumps({k: v.decode() for k, v in (m.headers() or [])}, sort_keys=True))
+        print(json.dumps({"value": m.value().decode(errors="replace")}))
+        break
+    c.close()
+
+
 if __name__ == "__main__":
     cmds = {"events": cmd_events, "replay": cmd_replay, "labels": cmd_labels,
-            "consume": cmd_consume}
+            "consume": cmd_consume, "garbage": cmd_garbage, "headers": cmd_headers}
     cmds[sys.argv[1]](*sys.argv[2:])

@@ -26,7 +26,7 @@ $IO labels "$KAFKA_BROKERS" labels "$SS_TMP/a.jsonl" 40 >/dev/null
 n=$($IO consume "$KAFKA_BROKERS" features.enriched feature_vector 300 60 "$SS_TMP/v1.jsonl")
 check "300 vectors on features.enriched (got $n)" test "$n" -ge 300
 
-check "vectors: keyed by card, 33 features, definitions version" $PY - "$SS_TMP/v1.jsonl" "$SS_TMP/a.jsonl" <<'EOF'
+check "vectors: keyed by card, 34 features, definitions version" $PY - "$SS_TMP/v1.jsonl" "$SS_TMP/a.jsonl" <<'EOF'
 import json, sys
 vs = [json.loads(l) for l in open(sys.argv[1])]
 ev = {e["event_id"]: e for e in map(json.loads, open(sys.argv[2]))}
@@ -77,6 +77,22 @@ want = {"a-%d" % i for i in range(300)} | {"b-%d" % i for i in range(200)}
 assert ids == want, sorted(want - ids)[:10]
 EOF
 
+# ---- Redis answering errors (OOM): retried, not dropped
+redis-cli -p "$REDIS_PORT" config set maxmemory 1 >/dev/null
+$IO events "$KAFKA_BROKERS" events.raw 20 3 c "$SS_TMP/c.jsonl" >/dev/null
+check "script errors are counted and retried" ss_wait_for 20 bash -c \
+  "curl -fsS http://127.0.0.1:$HTTP_PORT/metrics | grep -Eq '^streamscore_features_script_errors_total [1-9]'"
+redis-cli -p "$REDIS_PORT" config set maxmemory 0 >/dev/null
+$IO consume "$KAFKA_BROKERS" features.enriched feature_vector 550 60 "$SS_TMP/v3.jsonl" >/dev/null
+check "the 20 events refused by Redis are produced once it accepts again" bash -c \
+  "[ \$(grep -c '\"event_id\": \"c-' $SS_TMP/v3.jsonl) -eq 20 ]"
+
+# ---- undecodable input goes to the DLQ with its reason
+$IO garbage "$KAFKA_BROKERS" events.raw '{"not":"avro"}'
+$IO headers "$KAFKA_BROKERS" events.dlq 30 >"$SS_TMP/dlq.txt"
+check "undecodable event dead-lettered with reason headers" bash -c \
+  "grep -q '__streamscore.errors.reason' $SS_TMP/dlq.txt && grep -q 'magic' $SS_TMP/dlq.txt && grep -q 'not' $SS_TMP/dlq.txt"
+
 check "metrics exported" bash -c "curl -fsS http://127.0.0.1:$HTTP_PORT/metrics | grep -q 'streamscore_features_events_total{result=\"duplicate\"} 30'"
 
 # ---- SIGTERM: drain, publish every file
@@ -85,7 +101,7 @@ for _ in $(seq 100); do kill -0 "$SS_PID_features" 2>/dev/null || break; sleep 0
 wait "$SS_PID_features"; rc=$?
 check "service exits cleanly on SIGTERM (rc=$rc)" test "$rc" -eq 0
 check "no half-written files left" test -z "$(find "$OFFLINE" -name '*.tmp')"
-$IO consume "$KAFKA_BROKERS" features.enriched feature_vector 530 60 "$SS_TMP/all.jsonl" >/dev/null
+$IO consume "$KAFKA_BROKERS" features.enriched feature_vector 550 60 "$SS_TMP/all.jsonl" >/dev/null
 $PY services/features/tests/read_offline.py "$OFFLINE" features >"$SS_TMP/offline.jsonl"
 check "offline files hold exactly the vectors produced" $PY - "$SS_TMP/all.jsonl" "$SS_TMP/offline.jsonl" <<'EOF'
 import json, sys, collections
@@ -93,7 +109,7 @@ def key(r):
     return json.dumps(r, sort_keys=True)
 kafka = collections.Counter(key(json.loads(l)["record"]) for l in open(sys.argv[1]))
 offline = collections.Counter(key(json.loads(l)["record"]) for l in open(sys.argv[2]))
-assert sum(kafka.values()) == 530, sum(kafka.values())
+assert sum(kafka.values()) == 550, sum(kafka.values())
 assert kafka == offline, (sum(kafka.values()), sum(offline.values()))
 for l in open(sys.argv[2]):
     row = json.loads(l)
