@@ -53,7 +53,8 @@ static const char FD_LUA_BODY[] =
     "  if tl == nil or tl[1] == 0 then return {1, x, 0, x, x} end\n"
     "  local c, s = tl[1], tl[2]\n"
     "  local c2, s2 = c + 1, s + x\n"
-    "  return {c2, s2, tl[3] + (x - s / c) * (x - s2 / c2), math.min(tl[4], x), math.max(tl[5], x)}\n"
+    "  return {c2, s2, tl[3] + (x - s / c) * (x - s2 / c2), math.min(tl[4], x), math.max(tl[5], "
+    "x)}\n"
     "end\n"
     "local SV = {}\n"
     /* a group_by stream is bucketed by the event's value of its field
@@ -87,7 +88,8 @@ static const char FD_LUA_BODY[] =
     "    if contributes then\n"
     "      new = addone(old, x)\n"
     "      if write then\n"
-    "        redis.call('HSET', key, idx(cur), struct.pack('<ddddd', new[1], new[2], new[3], new[4], new[5]))\n"
+    "        redis.call('HSET', key, idx(cur), struct.pack('<ddddd', new[1], new[2], new[3], "
+    "new[4], new[5]))\n"
     "        redis.call('PEXPIRE', key, st[6])\n"
     "        local dead = {}\n"
     "        for ti in pairs(tiles) do if ti < cur - st[5] then dead[#dead + 1] = idx(ti) end end\n"
@@ -215,7 +217,8 @@ static const char FD_LUA_BODY[] =
     "          sets[#sets + 1] = tk; sets[#sets + 1] = A[3]\n"
     "          for _, ni in ipairs(slot[2]) do\n"
     "            sets[#sets + 1] = 'v:' .. fname(slot[1]) .. ':' .. NI[ni]\n"
-    "            if num[ni] ~= nil then sets[#sets + 1] = fmt(num[ni]) else sets[#sets + 1] = '' end\n"
+    "            if num[ni] ~= nil then sets[#sets + 1] = fmt(num[ni]) else sets[#sets + 1] = '' "
+    "end\n"
     "          end\n"
     "        end\n"
     "      end\n"
@@ -232,7 +235,8 @@ static const char FD_LUA_BODY[] =
     "        end\n"
     "        local doc = '{\"entity\":\"' .. EN[e] .. '\",\"id\":' .. cjson.encode(ids[e]) ..\n"
     "          ',\"event_id\":' .. cjson.encode(eid) .. ',\"event_time\":' .. A[3] ..\n"
-    "          ',\"computed_at\":' .. now .. ',\"definitions_version\":' .. cjson.encode(VERSION) ..\n"
+    "          ',\"computed_at\":' .. now .. ',\"definitions_version\":' .. cjson.encode(VERSION) "
+    "..\n"
     "          ',\"features\":{' .. table.concat(parts, ',') .. '}}'\n"
     "        redis.call('SET', P .. 'online:' .. EN[e] .. ':' .. ids[e], doc, 'PX', online_ttl)\n"
     "      end\n"
@@ -246,7 +250,8 @@ static const char FD_LUA_BODY[] =
     "return {0, blob}\n";
 
 /** A Lua string literal with every byte outside [A-Za-z0-9_ .:-] escaped. */
-static void lua_quote(ss_buf *b, const char *s) {
+static void lua_quote(ss_buf *b, const char *s)
+{
     ss_buf_append(b, "\"", 1);
     for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
         if ((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
@@ -258,7 +263,8 @@ static void lua_quote(ss_buf *b, const char *s) {
     ss_buf_append(b, "\"", 1);
 }
 
-static void lua_strlist(ss_buf *b, const char *name, char **v, size_t n) {
+static void lua_strlist(ss_buf *b, const char *name, char **v, size_t n)
+{
     ss_buf_printf(b, "local %s = {", name);
     for (size_t i = 0; i < n; i++) {
         if (i) ss_buf_append(b, ",", 1);
@@ -267,7 +273,8 @@ static void lua_strlist(ss_buf *b, const char *name, char **v, size_t n) {
     ss_buf_printf(b, "}\n");
 }
 
-static void lua_streams(ss_buf *b, const ss_feature_defs *d) {
+static void lua_streams(ss_buf *b, const ss_feature_defs *d)
+{
     ss_buf_printf(b, "local ST = {");
     for (size_t i = 0; i < d->n_streams; i++) {
         const fd_stream *s = &d->streams[i];
@@ -290,7 +297,8 @@ static void lua_streams(ss_buf *b, const ss_feature_defs *d) {
 }
 
 /* FT rows: {agg, entity, stream, tiles, include_current, input, filter, of} */
-static void lua_features(ss_buf *b, const ss_feature_defs *d) {
+static void lua_features(ss_buf *b, const ss_feature_defs *d)
+{
     ss_buf_printf(b, "local FT = {");
     for (size_t i = 0; i < d->n_features; i++) {
         const fd_feature *f = &d->features[i];
@@ -303,7 +311,8 @@ static void lua_features(ss_buf *b, const ss_feature_defs *d) {
 
 /* LS[e] = {{filter, {numeric inputs}}, ...}: the last-event slots of each
  * entity; slot 0 ("*", every event) always exists (watermark, online). */
-static void lua_last_slots(ss_buf *b, const ss_feature_defs *d) {
+static void lua_last_slots(ss_buf *b, const ss_feature_defs *d)
+{
     ss_buf_printf(b, "local LS = {");
     for (size_t e = 0; e < d->n_entities; e++) {
         ss_buf_printf(b, "%s{", e ? "," : "");
@@ -345,7 +354,8 @@ static void lua_last_slots(ss_buf *b, const ss_feature_defs *d) {
     ss_buf_printf(b, "}\n");
 }
 
-char *fd_lua_generate(const ss_feature_defs *d) {
+char *fd_lua_generate(const ss_feature_defs *d)
+{
     ss_buf b;
     char **fnames = ss_calloc(d->n_filters + 1, sizeof *fnames);
     char **enames = ss_calloc(d->n_entities + 1, sizeof *enames);
@@ -353,13 +363,16 @@ char *fd_lua_generate(const ss_feature_defs *d) {
     ss_buf_printf(&b, "-- streamscore features: generated from %s, version ", d->origin);
     lua_quote(&b, d->version);
     ss_buf_printf(&b, "\n");
-    for (size_t i = 0; i < d->n_filters; i++) fnames[i] = d->filters[i].name;
-    for (size_t i = 0; i < d->n_entities; i++) enames[i] = d->entities[i].name;
+    for (size_t i = 0; i < d->n_filters; i++)
+        fnames[i] = d->filters[i].name;
+    for (size_t i = 0; i < d->n_entities; i++)
+        enames[i] = d->entities[i].name;
     lua_strlist(&b, "EN", enames, d->n_entities);
     lua_strlist(&b, "FN", fnames, d->n_filters);
     lua_strlist(&b, "NI", d->num_inputs, d->n_num_inputs);
     lua_strlist(&b, "NAMES", d->names, d->n_features);
-    ss_buf_printf(&b, "local NSI = %zu\nlocal PRIMARY = %d\nlocal GRACE = %lld\nlocal LTTL = %lld\n",
+    ss_buf_printf(&b,
+                  "local NSI = %zu\nlocal PRIMARY = %d\nlocal GRACE = %lld\nlocal LTTL = %lld\n",
                   d->n_str_inputs, d->primary + 1, (long long)d->grace_ms,
                   (long long)(d->max_window_ms + d->grace_ms));
     ss_buf_printf(&b, "local VERSION = ");

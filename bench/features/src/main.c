@@ -33,7 +33,8 @@ typedef struct bench {
 } bench;
 
 /** The benchmark event i: fixed shape, unique id; card from a pool. */
-static void fill_event(avro_value_t *v, long i, int cards) {
+static void fill_event(avro_value_t *v, long i, int cards)
+{
     avro_value_t f, b;
     char id[48], card[32];
     snprintf(id, sizeof id, "bench-%ld", i);
@@ -76,17 +77,21 @@ static void fill_event(avro_value_t *v, long i, int cards) {
 
 static void issue_next(bench *b);
 
-static void on_vector(const ss_feature_vector *v, const char *err, void *arg) {
+static void on_vector(const ss_feature_vector *v, const char *err, void *arg)
+{
     bench *b = arg;
     if (!v) {
         if (b->errors++ < 3) fprintf(stderr, "features-bench: %s\n", err);
     }
     b->done++;
-    if (b->issued < b->total) issue_next(b);
-    else if (b->done == b->total) event_base_loopbreak(b->base);
+    if (b->issued < b->total)
+        issue_next(b);
+    else if (b->done == b->total)
+        event_base_loopbreak(b->base);
 }
 
-static void issue_next(bench *b) {
+static void issue_next(bench *b)
+{
     char err[256];
     fill_event(b->event, b->issued++, b->cards);
     if (ss_features_update(b->f, b->event, on_vector, b, err, sizeof err) < 0) {
@@ -97,7 +102,8 @@ static void issue_next(bench *b) {
 
 /** redis-benchmark arguments of the call for the benchmark event, one per
  * line: EVALSHA sha 1 key args...; __rand_int__ makes event ids unique. */
-static int print_args(const ss_feature_defs *d, avro_value_t *event) {
+static int print_args(const ss_feature_defs *d, avro_value_t *event)
+{
     fd_call c;
     char err[256];
     char sha[41];
@@ -113,38 +119,61 @@ static int print_args(const ss_feature_defs *d, avro_value_t *event) {
     }
     fd_call_argv(&c, &argv, &argvlen);
     SHA1((const unsigned char *)ss_feature_defs_lua(d), strlen(ss_feature_defs_lua(d)), md);
-    for (int i = 0; i < 20; i++) snprintf(sha + 2 * i, 3, "%02x", md[i]);
+    for (int i = 0; i < 20; i++)
+        snprintf(sha + 2 * i, 3, "%02x", md[i]);
     printf("EVALSHA\n%s\n1\n", sha);
     for (size_t i = 0; i < c.argc; i++) {
-        if (i == 0) printf("ss:d:bench-__rand_int__\n");
-        else if (i == FD_ARG_EVENT_ID) printf("bench-__rand_int__\n");
-        else printf("%s\n", argv[i]);
+        if (i == 0)
+            printf("ss:d:bench-__rand_int__\n");
+        else if (i == FD_ARG_EVENT_ID)
+            printf("bench-__rand_int__\n");
+        else
+            printf("%s\n", argv[i]);
     }
     fd_call_free(&c);
     return 0;
 }
 
-int main(int argc, char **argv) {
+int main(int argc, char **argv)
+{
     const char *redis_url = "redis://127.0.0.1:6379", *defs_path = "features/card_fraud.json";
     const char *schema_dir = "schemas";
     int mode = 0; /* 0 run, 1 lua, 2 args */
     char err[512];
     bench b = {.total = 100000, .window = 128, .cards = 1};
     static const struct option opts[] = {
-        {"redis", 1, 0, 'r'}, {"defs", 1, 0, 'd'}, {"events", 1, 0, 'n'},
-        {"window", 1, 0, 'w'}, {"cards", 1, 0, 'c'}, {"schemas", 1, 0, 's'},
+        {"redis", 1, 0, 'r'},     {"defs", 1, 0, 'd'},       {"events", 1, 0, 'n'},
+        {"window", 1, 0, 'w'},    {"cards", 1, 0, 'c'},      {"schemas", 1, 0, 's'},
         {"print-lua", 0, 0, 'L'}, {"print-args", 0, 0, 'A'}, {0, 0, 0, 0}};
     for (int o; (o = getopt_long(argc, argv, "", opts, NULL)) != -1;) {
         switch (o) {
-        case 'r': redis_url = optarg; break;
-        case 'd': defs_path = optarg; break;
-        case 'n': b.total = atol(optarg); break;
-        case 'w': b.window = atol(optarg); break;
-        case 'c': b.cards = atoi(optarg); break;
-        case 's': schema_dir = optarg; break;
-        case 'L': mode = 1; break;
-        case 'A': mode = 2; break;
-        default: fprintf(stderr, "usage: see bench/features/main.c\n"); return 2;
+        case 'r':
+            redis_url = optarg;
+            break;
+        case 'd':
+            defs_path = optarg;
+            break;
+        case 'n':
+            b.total = atol(optarg);
+            break;
+        case 'w':
+            b.window = atol(optarg);
+            break;
+        case 'c':
+            b.cards = atoi(optarg);
+            break;
+        case 's':
+            schema_dir = optarg;
+            break;
+        case 'L':
+            mode = 1;
+            break;
+        case 'A':
+            mode = 2;
+            break;
+        default:
+            fprintf(stderr, "usage: see bench/features/main.c\n");
+            return 2;
         }
     }
     ss_log_init("features-bench");
@@ -181,9 +210,11 @@ int main(int argc, char **argv) {
         fprintf(stderr, "%s\n", err);
         return 1;
     }
-    while (!ss_redis_ready(r)) event_base_loop(b.base, EVLOOP_ONCE);
+    while (!ss_redis_ready(r))
+        event_base_loop(b.base, EVLOOP_ONCE);
     b.t0 = ss_mono_us();
-    for (long i = 0; i < b.window && b.issued < b.total; i++) issue_next(&b);
+    for (long i = 0; i < b.window && b.issued < b.total; i++)
+        issue_next(&b);
     event_base_dispatch(b.base);
     double secs = (double)(ss_mono_us() - b.t0) / 1e6;
     printf("events: %ld errors: %ld seconds: %.3f\n", b.done, b.errors, secs);

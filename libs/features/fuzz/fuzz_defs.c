@@ -10,7 +10,8 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
     char err[512];
     ss_feature_defs *d = ss_feature_defs_parse((const char *)data, size, "fuzz", err, sizeof err);
     if (d) {
