@@ -161,7 +161,8 @@ enum {
     FD_ARG_DEDUP_TTL,
     FD_ARG_ONLINE, /* "1" write online vectors */
     FD_ARG_ONLINE_TTL,
-    FD_ARG_FIXED = FD_ARG_ONLINE_TTL,
+    FD_ARG_SEEN_TTL,
+    FD_ARG_FIXED = FD_ARG_SEEN_TTL,
     /* then: entity ids (n_entities, "" = absent), filter results (n_filters,
      * "1"/"0"), numeric inputs (n_num_inputs, "" = null), string inputs
      * (n_str_inputs, "" = null, else "=" + value) */

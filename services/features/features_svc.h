@@ -35,6 +35,7 @@ typedef struct svc_config {
     int64_t offline_flush_ms;
     int64_t offline_idle_ms;
     int64_t dedup_ttl_ms;
+    int64_t seen_ttl_ms;
     int write_online;
     int64_t online_ttl_ms;
     int64_t max_inflight;

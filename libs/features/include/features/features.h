@@ -14,6 +14,9 @@
  *   update: applies the event (unless late) and returns its vector. The
  *           vector is stored under the event's dedup key: a replayed event id
  *           gets the SAME vector back (duplicate = 1) and changes no state.
+ *           After dedup_ttl the vector is gone but the id is remembered until
+ *           seen_ttl: a replay then changes no state either and gets the
+ *           vector as of now (duplicate = 1).
  *   peek:   computes the vector the event would get if applied now, writing
  *           nothing. peek then update on the same state give identical vectors.
  */
@@ -105,9 +108,12 @@ int ss_feature_vector_to_avro(const ss_feature_vector *v, avro_value_t *out, cha
 
 typedef struct ss_features_opts {
     const char *prefix;    /* Redis key prefix, default "ss:" */
-    int64_t dedup_ttl_ms;  /* how long event ids (and their vectors) are kept; default 7 days */
+    int64_t dedup_ttl_ms;  /* how long an event's vector is kept for redelivery; default 1 hour */
     int write_online;      /* update also writes ss:online:<entity>:<id> (latest by event time) */
     int64_t online_ttl_ms; /* TTL of online vectors; 0 = longest window + grace */
+    int64_t seen_ttl_ms;   /* how long applied event ids are remembered (state never
+                              applied twice); default 7 days. Between dedup_ttl and
+                              seen_ttl a replay gets a read-only vector (duplicate = 1). */
 } ss_features_opts;
 
 /** Registers the definitions' script with r (r must outlive f). opts may be
