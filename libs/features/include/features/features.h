@@ -136,7 +136,9 @@ typedef void (*ss_features_cb)(const ss_feature_vector *v, const char *err, void
  * entity) with err filled and cb not called. */
 int ss_features_update(ss_features *f, avro_value_t *event, ss_features_cb cb, void *arg, char *err,
                        size_t errlen);
-/** Request path: the vector this event would get, persisting nothing. */
+/** Request path: the vector this event would get, persisting nothing (distinct
+ * counts use a scratch HLL key created and deleted inside the script). An
+ * already-applied event id gets its stored vector (duplicate = 1). */
 int ss_features_peek(ss_features *f, avro_value_t *event, ss_features_cb cb, void *arg, char *err,
                      size_t errlen);
 
@@ -147,8 +149,9 @@ typedef struct ss_features_stats {
 void ss_features_get_stats(const ss_features *f, ss_features_stats *out);
 
 /** Online vector key of an entity ("<prefix>online:<entity>:<id>"), written by
- * update when write_online: a JSON object as ss_feature_vector_to_json but with
- * only that entity's features. Appends to out. */
+ * update when write_online and the event is the entity's newest: JSON
+ * {"entity","id","event_id","event_time","computed_at","definitions_version",
+ *  "features":{that entity's features: number|null}}. Appends to out. */
 void ss_features_online_key(const char *prefix, const char *entity, const char *id, ss_buf *out);
 
 #endif
