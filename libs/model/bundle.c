@@ -133,11 +133,11 @@ static int load_logistic(ss_model *m, json_t *man, char *err, size_t errlen)
         load_vector(json_object_get(lr, "weights"), m->nfeatures, "logistic.weights",
                     &m->weights, err, errlen) < 0)
         return -1;
+    m->objective = ss_strdup("binary:logistic");
     json_t *center = json_object_get(lr, "center");
     if (center)
         return load_vector(center, m->nfeatures, "logistic.center", &m->center, err, errlen);
     m->center = ss_calloc(m->nfeatures, sizeof *m->center);
-    m->objective = ss_strdup("binary:logistic");
     return 0;
 }
 
