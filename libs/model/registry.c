@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/time.h>
 
 #include "common/util.h"
 #include "model/model.h"
@@ -281,50 +280,4 @@ int ss_registry_set_shadow(redisContext *rc, const char *store, const char *name
     ss_registry_cmd c;
     ss_registry_cmd_shadow(&c, name, version);
     return change(rc, &c, NULL, 0, err, errlen);
-}
-
-redisContext *ss_registry_connect(const char *url, char *err, size_t errlen)
-{
-    char host[256] = "127.0.0.1", pass[256] = "";
-    int port = 6379, db = 0;
-    const char *p = url;
-    if (strncmp(p, "redis://", 8) == 0) p += 8;
-    const char *at = strrchr(p, '@');
-    if (at) {
-        const char *colon = memchr(p, ':', (size_t)(at - p));
-        const char *pw = colon ? colon + 1 : p;
-        snprintf(pass, sizeof pass, "%.*s", (int)(at - pw), pw);
-        p = at + 1;
-    }
-    size_t hl = strcspn(p, ":/");
-    if (hl) snprintf(host, sizeof host, "%.*s", (int)hl, p);
-    p += hl;
-    if (*p == ':') port = (int)strtol(p + 1, (char **)&p, 10);
-    if (*p == '/') db = atoi(p + 1);
-    struct timeval tv = {2, 0};
-    redisContext *rc = redisConnectWithTimeout(host, port, tv);
-    if (!rc || rc->err) {
-        ss_err(err, errlen, "registry: cannot connect to redis %s:%d: %s", host, port,
-               rc ? rc->errstr : "out of memory");
-        if (rc) redisFree(rc);
-        return NULL;
-    }
-    redisSetTimeout(rc, tv);
-    redisReply *r = NULL;
-    if (*pass) {
-        r = redisCommand(rc, "AUTH %s", pass);
-        if (!r || r->type == REDIS_REPLY_ERROR) goto fail;
-        freeReplyObject(r);
-    }
-    if (db) {
-        r = redisCommand(rc, "SELECT %d", db);
-        if (!r || r->type == REDIS_REPLY_ERROR) goto fail;
-        freeReplyObject(r);
-    }
-    return rc;
-fail:
-    ss_err(err, errlen, "registry: redis %s:%d: %s", host, port, r ? r->str : rc->errstr);
-    if (r) freeReplyObject(r);
-    redisFree(rc);
-    return NULL;
 }

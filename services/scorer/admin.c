@@ -240,62 +240,139 @@ void scorer_admin_free(scorer_admin *a) { ss_free(a); }
 
 /* ------------------------------------------------------------------ CLI */
 
-static void print_state(const char *name, const ss_registry_state *st)
+/* The CLI runs the same registry commands on ss_redis over a private loop,
+ * one at a time, each answered within CLI_TIMEOUT_MS or failed. */
+#define CLI_TIMEOUT_MS 5000
+
+typedef struct cli {
+    struct event_base *base;
+    ss_redis *redis;
+    int done;
+    int rc;
+    ss_registry_state st;
+    char out[SS_REGISTRY_MAX_VERSION];
+    char err[1024];
+} cli;
+
+static void cli_on_state(ss_redis *r, redisReply *reply, void *arg)
 {
-    printf("model %s\nactive %s\nshadow %s\nhistory", name, *st->active ? st->active : "-",
-           *st->shadow ? st->shadow : "-");
+    cli *c = arg;
+    (void)r;
+    c->rc = ss_registry_parse_state(reply, &c->st, c->err, sizeof c->err);
+    c->done = 1;
+}
+
+static void cli_on_change(ss_redis *r, redisReply *reply, void *arg)
+{
+    cli *c = arg;
+    (void)r;
+    c->rc = ss_registry_parse_change(reply, c->out, sizeof c->out, c->err, sizeof c->err);
+    c->done = 1;
+}
+
+static int cli_run(cli *c, ss_registry_cmd *cmd, ss_redis_cb cb)
+{
+    c->done = 0;
+    c->rc = -1;
+    ss_redis_command(c->redis, cmd->argc, cmd->argv, cmd->argvlen, cb, c);
+    int64_t end = ss_mono_us() + CLI_TIMEOUT_MS * 1000;
+    struct timeval tick = {0, 50000};
+    while (!c->done && ss_mono_us() < end) {
+        event_base_loopexit(c->base, &tick);
+        event_base_dispatch(c->base);
+    }
+    if (!c->done) return ss_err(c->err, sizeof c->err, "redis did not answer within %d ms", CLI_TIMEOUT_MS);
+    return c->rc;
+}
+
+static int cli_get(cli *c, const char *name)
+{
+    ss_registry_cmd cmd;
+    ss_registry_cmd_get(&cmd, name);
+    return cli_run(c, &cmd, cli_on_state);
+}
+
+static int cli_promote(cli *c, const scorer_config *cfg, const char *version)
+{
+    if (ss_registry_validate(cfg->model_store, cfg->model_name, version, c->err, sizeof c->err))
+        return -1;
+    ss_registry_cmd cmd;
+    ss_registry_cmd_promote(&cmd, cfg->model_name, version);
+    if (cli_run(c, &cmd, cli_on_change) < 0) return -1;
+    printf("promoted %s (previous %s)\n", version, *c->out ? c->out : "-");
+    return 0;
+}
+
+static int cli_rollback(cli *c, const scorer_config *cfg)
+{
+    if (cli_get(c, cfg->model_name) < 0) return -1;
+    if (c->st.nhistory == 0) return ss_err(c->err, sizeof c->err, "rollback: no previous version");
+    char head[SS_REGISTRY_MAX_VERSION];
+    ss_strlcpy(head, c->st.history[0], sizeof head);
+    if (ss_registry_validate(cfg->model_store, cfg->model_name, head, c->err, sizeof c->err))
+        return -1;
+    ss_registry_cmd cmd;
+    ss_registry_cmd_rollback(&cmd, cfg->model_name, head);
+    if (cli_run(c, &cmd, cli_on_change) < 0) return -1;
+    printf("rolled back to %s\n", c->out);
+    return 0;
+}
+
+static int cli_shadow(cli *c, const scorer_config *cfg, const char *arg)
+{
+    const char *v = strcmp(arg, "-") == 0 ? NULL : arg;
+    if (v && ss_registry_validate(cfg->model_store, cfg->model_name, v, c->err, sizeof c->err))
+        return -1;
+    ss_registry_cmd cmd;
+    ss_registry_cmd_shadow(&cmd, cfg->model_name, v);
+    if (cli_run(c, &cmd, cli_on_change) < 0) return -1;
+    printf(v ? "shadow %s\n" : "shadow cleared\n", v);
+    return 0;
+}
+
+static int cli_list(cli *c, const scorer_config *cfg)
+{
+    if (cli_get(c, cfg->model_name) < 0) return -1;
+    const ss_registry_state *st = &c->st;
+    printf("model %s\nactive %s\nshadow %s\nhistory", cfg->model_name,
+           *st->active ? st->active : "-", *st->shadow ? st->shadow : "-");
     for (int i = 0; i < st->nhistory; i++) printf(" %s", st->history[i]);
+    char **v = NULL;
+    size_t n = 0;
+    printf("\nversions");
+    if (ss_registry_versions(cfg->model_store, cfg->model_name, &v, &n, c->err, sizeof c->err) == 0)
+        for (size_t i = 0; i < n; i++) printf(" %s", v[i]);
     printf("\n");
+    ss_registry_versions_free(v, n);
+    return 0;
 }
 
 int scorer_admin_cli(const scorer_config *cfg, int argc, char **argv)
 {
     const char *cmd = argv[1];
-    char err[1024], out[SS_REGISTRY_MAX_VERSION];
-    int rc = -1;
-    if ((strcmp(cmd, "promote") == 0 || strcmp(cmd, "shadow") == 0) && argc != 3) {
-        fprintf(stderr, "usage: streamscore-scorer %s <version>\n", cmd);
-        return 2;
-    }
-    redisContext *c = ss_registry_connect(cfg->redis_url, err, sizeof err);
-    if (!c) {
-        fprintf(stderr, "%s\n", err);
-        return 1;
-    }
-    ss_registry_state st;
-    if (strcmp(cmd, "promote") == 0) {
-        rc = ss_registry_promote(c, cfg->model_store, cfg->model_name, argv[2], out, sizeof out,
-                                 err, sizeof err);
-        if (rc == 0) printf("promoted %s (previous %s)\n", argv[2], *out ? out : "-");
-    } else if (strcmp(cmd, "rollback") == 0) {
-        rc = ss_registry_rollback(c, cfg->model_store, cfg->model_name, out, sizeof out, err,
-                                  sizeof err);
-        if (rc == 0) printf("rolled back to %s\n", out);
-    } else if (strcmp(cmd, "shadow") == 0) {
-        const char *v = strcmp(argv[2], "-") == 0 ? NULL : argv[2];
-        rc = ss_registry_set_shadow(c, cfg->model_store, cfg->model_name, v, err, sizeof err);
-        if (rc == 0) printf(v ? "shadow %s\n" : "shadow cleared\n", v);
-    } else if (strcmp(cmd, "list") == 0) {
-        rc = ss_registry_get(c, cfg->model_name, &st, err, sizeof err);
-        if (rc == 0) {
-            print_state(cfg->model_name, &st);
-            char **v = NULL;
-            size_t n = 0;
-            if (ss_registry_versions(cfg->model_store, cfg->model_name, &v, &n, err, sizeof err) ==
-                0) {
-                printf("versions");
-                for (size_t i = 0; i < n; i++) printf(" %s", v[i]);
-                printf("\n");
-            }
-            ss_registry_versions_free(v, n);
-        }
-    } else {
+    int needs_arg = strcmp(cmd, "promote") == 0 || strcmp(cmd, "shadow") == 0;
+    int known = needs_arg || strcmp(cmd, "rollback") == 0 || strcmp(cmd, "list") == 0;
+    if (!known) {
         fprintf(stderr, "streamscore-scorer: unknown command \"%s\" (promote, rollback, shadow, "
                         "list)\n", cmd);
-        redisFree(c);
         return 2;
     }
-    if (rc < 0) fprintf(stderr, "streamscore-scorer %s: %s\n", cmd, err);
-    redisFree(c);
+    if (argc != (needs_arg ? 3 : 2)) {
+        fprintf(stderr, "usage: streamscore-scorer %s%s\n", cmd, needs_arg ? " <version>" : "");
+        return 2;
+    }
+    cli c = {0};
+    c.base = event_base_new();
+    c.redis = ss_redis_new(c.base, cfg->redis_url, c.err, sizeof c.err);
+    int rc = -1;
+    if (c.redis) {
+        if (strcmp(cmd, "promote") == 0) rc = cli_promote(&c, cfg, argv[2]);
+        else if (strcmp(cmd, "rollback") == 0) rc = cli_rollback(&c, cfg);
+        else if (strcmp(cmd, "shadow") == 0) rc = cli_shadow(&c, cfg, argv[2]);
+        else rc = cli_list(&c, cfg);
+        ss_redis_free(c.redis);
+    }
+    if (rc < 0) fprintf(stderr, "streamscore-scorer %s: %s\n", cmd, c.err);
+    event_base_free(c.base);
     return rc < 0 ? 1 : 0;
 }

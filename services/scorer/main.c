@@ -171,6 +171,7 @@ int main(int argc, char **argv)
                           "<version>, rollback, shadow <version|->, list.";
     ss_log_init("scorer");
     if (argc > 1 && argv[1][0] != '-') {
+        if (!getenv("LOG_LEVEL")) ss_log_set_level(SS_LOG_WARN); /* a CLI prints results */
         ss_config_main(1, argv, "streamscore-scorer", summary, scorer_config_table, &a.cfg);
         int rc = scorer_admin_cli(&a.cfg, argc, argv);
         ss_config_free(scorer_config_table, &a.cfg);

@@ -70,11 +70,13 @@ static int setup(void **state)
                "", "--appendonly", "no", (char *)NULL);
         _exit(127);
     }
-    char url[64], err[256];
-    snprintf(url, sizeof url, "redis://127.0.0.1:%d", redis_port);
     for (int i = 0; i < 100 && !rc; i++) {
         usleep(50000);
-        rc = ss_registry_connect(url, err, sizeof err);
+        rc = redisConnect("127.0.0.1", redis_port);
+        if (rc && rc->err) {
+            redisFree(rc);
+            rc = NULL;
+        }
     }
     return rc ? 0 : -1;
 }
@@ -112,10 +114,8 @@ static void test_promote_rollback_shadow(void **state)
     assert_int_equal(ss_registry_versions(dir, "nope", &versions, &n, err, sizeof err), -1);
 
     /* listen for announcements on a second connection */
-    char url[64];
-    snprintf(url, sizeof url, "redis://127.0.0.1:%d", redis_port);
-    redisContext *sub = ss_registry_connect(url, err, sizeof err);
-    assert_non_null(sub);
+    redisContext *sub = redisConnect("127.0.0.1", redis_port);
+    assert_true(sub && !sub->err);
     redisReply *r = redisCommand(sub, "SUBSCRIBE ss:model:m:changed");
     assert_non_null(r);
     freeReplyObject(r);

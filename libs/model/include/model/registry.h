@@ -85,8 +85,4 @@ int ss_registry_rollback(redisContext *rc, const char *store, const char *name, 
 int ss_registry_set_shadow(redisContext *rc, const char *store, const char *name,
                            const char *version, char *err, size_t errlen);
 
-/** Connect from a redis://[:password@]host:port[/db] URL (sync, with a
- * timeout); NULL with err. */
-redisContext *ss_registry_connect(const char *url, char *err, size_t errlen);
-
 #endif
