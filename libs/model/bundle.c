@@ -37,6 +37,7 @@ void ss_model_free(ss_model *m)
     ss_free(m->cover);
     ss_free(m->mean);
     ss_free(m->roots);
+    ss_shap_free(m->shap);
     ss_free(m->weights);
     ss_free(m->center);
     ss_free(m);

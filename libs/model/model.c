@@ -105,8 +105,25 @@ void ss_model_contributions(const ss_model *m, const double *x, double *phi)
     float small[SMALL_ROW] = {0};
     float *xf = n <= SMALL_ROW ? small : ss_malloc(n * sizeof *xf);
     for (size_t i = 0; i < n; i++) xf[i] = (float)x[i];
-    ss_tree_contributions(m, xf, phi);
+    if (m->shap)
+        ss_shap_contributions(m, xf, phi);
+    else
+        ss_tree_contributions(m, xf, phi);
     if (xf != small) ss_free(xf);
+}
+
+int ss_model_shap_tables(const ss_model *m) { return m->shap != NULL; }
+
+int ss_model_use_shap_tables(ss_model *m, int on)
+{
+    if (!m->is_tree) return 0;
+    if (!on) {
+        ss_shap_free(m->shap);
+        m->shap = NULL;
+    } else if (!m->shap) {
+        ss_shap_build(m);
+    }
+    return m->shap != NULL;
 }
 
 size_t ss_model_top_reasons(const ss_model *m, const double *x, const double *phi,

@@ -20,6 +20,8 @@ static inline int32_t next_node(const ss_tnode *n, const float *x)
     return n->child + !(v < n->value);
 }
 
+int32_t ss_tree_next(const ss_tnode *n, const float *x) { return next_node(n, x); }
+
 float ss_tree_margin_f(const ss_model *m, const float *x)
 {
     const ss_tnode *nodes = m->nodes;

@@ -314,6 +314,7 @@ static int load_trees(ss_model *m, json_t *booster, char *err, size_t errlen)
         if (flatten_tree(m, &cols[i], (int)i, err, errlen) < 0) goto done;
     m->mean = ss_calloc(m->nnodes ? m->nnodes : 1, sizeof *m->mean);
     ss_tree_fill_means(m);
+    ss_shap_build(m);
     rc = 0;
 done:
     ss_free(cols);

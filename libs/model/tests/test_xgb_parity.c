@@ -73,24 +73,32 @@ static void check_case(const char *name, size_t nrows, size_t nfeat, const char 
     double *pred = read_doubles(name, "pred", nrows);
     double *contrib = read_doubles(name, "contrib", nrows * (nfeat + 1));
     double *phi = ss_malloc((nfeat + 1) * sizeof *phi);
-    double max_pred = 0, max_contrib = 0, max_sum = 0;
-    for (size_t r = 0; r < nrows; r++) {
-        const double *row = x + r * nfeat;
-        double p = ss_model_predict(m, row);
-        max_pred = fmax(max_pred, fabs(p - pred[r]));
-        ss_model_contributions(m, row, phi);
-        double sum = 0;
-        for (size_t i = 0; i <= nfeat; i++) {
-            max_contrib = fmax(max_contrib, fabs(phi[i] - contrib[r * (nfeat + 1) + i]));
-            sum += phi[i];
+    double max_pred = 0, max_contrib[2] = {0, 0}, max_sum = 0;
+    assert_true(ss_model_shap_tables(m)); /* these models fit the tables */
+    for (int tables = 1; tables >= 0; tables--) {
+        assert_int_equal(ss_model_use_shap_tables(m, tables), tables);
+        for (size_t r = 0; r < nrows; r++) {
+            const double *row = x + r * nfeat;
+            double p = ss_model_predict(m, row);
+            max_pred = fmax(max_pred, fabs(p - pred[r]));
+            ss_model_contributions(m, row, phi);
+            double sum = 0;
+            for (size_t i = 0; i <= nfeat; i++) {
+                double d = fabs(phi[i] - contrib[r * (nfeat + 1) + i]);
+                max_contrib[tables] = fmax(max_contrib[tables], d);
+                sum += phi[i];
+            }
+            max_sum = fmax(max_sum, fabs(sum - ss_model_margin(m, row)) / fmax(1, fabs(sum)));
         }
-        max_sum = fmax(max_sum, fabs(sum - ss_model_margin(m, row)) / fmax(1, fabs(sum)));
     }
-    printf("# %-24s %-18s trees %4zu  max|pred diff| %.3g  max|contrib diff| %.3g\n", name,
-           objective, ntrees, max_pred, max_contrib);
+    printf("# %-22s %-17s trees %4zu  max|pred diff| %.3g  max|contrib diff| tables %.3g, "
+           "recursive %.3g\n",
+           name, objective, ntrees, max_pred, max_contrib[1], max_contrib[0]);
     if (max_pred > 1e-6) fail_msg("%s: prediction differs from xgboost by %g", name, max_pred);
-    if (max_contrib > 1e-5)
-        fail_msg("%s: contribution differs from pred_contribs by %g", name, max_contrib);
+    for (int t = 0; t < 2; t++)
+        if (max_contrib[t] > 1e-5)
+            fail_msg("%s: contribution (%s) differs from pred_contribs by %g", name,
+                     t ? "tables" : "recursive", max_contrib[t]);
     if (max_sum > 1e-4) fail_msg("%s: contributions do not sum to the margin (%g)", name, max_sum);
 
     /* batch API gives the same as the single-row one */

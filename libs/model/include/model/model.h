@@ -74,6 +74,15 @@ double ss_model_predict_f(const ss_model *m, const float *x);
  * (expected margin). phi must hold nfeatures + 1 doubles. */
 void ss_model_contributions(const ss_model *m, const double *x, double *phi);
 
+/** TreeSHAP algorithm for tree bundles. By default a bundle whose trees fit
+ * (path tables, at most 2^24 entries, 64 MiB, in all) uses leaf tables: the same values
+ * as XGBoost's recursive algorithm in O(nodes + leaves x depth) per row; the
+ * others use the recursive algorithm itself. use_shap_tables(m, 0) forces the
+ * recursive one (tests, benchmarks); call it before sharing m. Both return
+ * whether tables are in use. */
+int ss_model_shap_tables(const ss_model *m);
+int ss_model_use_shap_tables(ss_model *m, int on);
+
 /** Up to k reasons by |contribution|, largest first, ties by feature index;
  * features with a zero contribution are skipped. Returns the count. */
 size_t ss_model_top_reasons(const ss_model *m, const double *x, const double *phi,
