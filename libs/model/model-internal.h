@@ -63,15 +63,15 @@ struct ss_model {
 
     /* xgboost */
     ss_tnode *nodes;
-    float *cover;     /* per node: sum_hessian (TreeSHAP) */
-    float *mean;      /* per node: cover-weighted mean leaf value below it */
+    float *cover; /* per node: sum_hessian (TreeSHAP) */
+    float *mean;  /* per node: cover-weighted mean leaf value below it */
     size_t nnodes;
-    uint32_t *roots;  /* per tree: index of its root in nodes */
+    uint32_t *roots; /* per tree: index of its root in nodes */
     size_t ntrees;
-    int max_depth;    /* deepest tree, root = depth 0 */
+    int max_depth; /* deepest tree, root = depth 0 */
     float base_margin;
     ss_link link;
-    ss_shap *shap;    /* NULL: trees too deep for tables, recursive TreeSHAP */
+    ss_shap *shap; /* NULL: trees too deep for tables, recursive TreeSHAP */
 
     /* logistic */
     double intercept;

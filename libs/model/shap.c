@@ -26,8 +26,8 @@
 #include "common/util.h"
 #include "model-internal.h"
 
-#define SHAP_MAX_D 16                /* distinct features per path */
-#define SHAP_TABLE_MAX (1u << 24)    /* table entries per model (64 MiB) */
+#define SHAP_MAX_D 16             /* distinct features per path */
+#define SHAP_TABLE_MAX (1u << 24) /* table entries per model (64 MiB) */
 
 typedef struct build {
     ss_shap *s;
@@ -40,14 +40,15 @@ typedef struct build {
     int too_big;
 } build;
 
-#define GROW(arr, cap, need)                                                                  \
-    do {                                                                                      \
-        if ((need) > (cap)) {                                                                 \
-            size_t ncap = (cap) ? (cap) * 2 : 64;                                             \
-            while (ncap < (need)) ncap *= 2;                                                  \
-            (arr) = ss_realloc((arr), ncap * sizeof *(arr));                                  \
-            (cap) = ncap;                                                                     \
-        }                                                                                     \
+#define GROW(arr, cap, need)                                                                       \
+    do {                                                                                           \
+        if ((need) > (cap)) {                                                                      \
+            size_t ncap = (cap) ? (cap)*2 : 64;                                                    \
+            while (ncap < (need))                                                                  \
+                ncap *= 2;                                                                         \
+            (arr) = ss_realloc((arr), ncap * sizeof *(arr));                                       \
+            (cap) = ncap;                                                                          \
+        }                                                                                          \
     } while (0)
 
 /* F(M) for every M ⊆ U, from the zero fractions z[0..d-1]. */
@@ -55,7 +56,8 @@ static void fill_table(float *table, const double *z, int d)
 {
     double w[SHAP_MAX_D + 1], c[SHAP_MAX_D + 2];
     w[0] = 1.0 / d;
-    for (int k = 1; k < d; k++) w[k] = w[k - 1] * k / (d - k);
+    for (int k = 1; k < d; k++)
+        w[k] = w[k - 1] * k / (d - k);
     uint32_t full = (1u << d) - 1;
     for (uint32_t mask = 0; mask <= full; mask++) {
         if (mask == full) {
@@ -68,12 +70,14 @@ static void fill_table(float *table, const double *z, int d)
         for (int j = 0; j < d; j++) {
             if (!(mask >> j & 1)) continue;
             c[n + 1] = c[n];
-            for (int k = n; k > 0; k--) c[k] = c[k] * z[j] + c[k - 1];
+            for (int k = n; k > 0; k--)
+                c[k] = c[k] * z[j] + c[k - 1];
             c[0] *= z[j];
             n++;
         }
         double f = 0;
-        for (int k = 0; k <= n; k++) f += w[k] * c[k];
+        for (int k = 0; k <= n; k++)
+            f += w[k] * c[k];
         table[mask] = (float)f;
     }
 }
@@ -92,7 +96,8 @@ static void add_leaf(build *b, int32_t leaf)
         int32_t child = n->child + b->path_dir[i];
         double ratio = (double)m->cover[child] / (double)m->cover[b->path_node[i]];
         int slot = 0;
-        while (slot < d && feats[slot] != f) slot++;
+        while (slot < d && feats[slot] != f)
+            slot++;
         if (slot == d) {
             feats[d] = f;
             z[d] = 1.0;
@@ -214,9 +219,11 @@ void ss_shap_contributions(const ss_model *m, const float *x, double *phi)
             const float *table = s->table + l->table_off;
             double prefix[SHAP_MAX_D + 1], suffix[SHAP_MAX_D + 1];
             prefix[0] = 1;
-            for (int j = 0; j < d; j++) prefix[j + 1] = prefix[j] * ((hot >> j & 1) ? 1.0 : z[j]);
+            for (int j = 0; j < d; j++)
+                prefix[j + 1] = prefix[j] * ((hot >> j & 1) ? 1.0 : z[j]);
             suffix[d] = 1;
-            for (int j = d - 1; j >= 0; j--) suffix[j] = suffix[j + 1] * ((hot >> j & 1) ? 1.0 : z[j]);
+            for (int j = d - 1; j >= 0; j--)
+                suffix[j] = suffix[j + 1] * ((hot >> j & 1) ? 1.0 : z[j]);
             for (int u = 0; u < d; u++) {
                 double o = (double)(hot >> u & 1);
                 double f = table[hot & ~(1u << u)];

@@ -17,12 +17,12 @@
 #include "common/util.h"
 #include "model/model.h"
 
-#define XGB_CHECK(call)                                                                       \
-    do {                                                                                      \
-        if ((call) != 0) {                                                                    \
-            fprintf(stderr, "inference: %s: %s\n", #call, XGBGetLastError());                 \
-            exit(1);                                                                          \
-        }                                                                                     \
+#define XGB_CHECK(call)                                                                            \
+    do {                                                                                           \
+        if ((call) != 0) {                                                                         \
+            fprintf(stderr, "inference: %s: %s\n", #call, XGBGetLastError());                      \
+            exit(1);                                                                               \
+        }                                                                                          \
     } while (0)
 
 static const char *predict_config =
@@ -77,8 +77,8 @@ int main(int argc, char **argv)
         return 1;
     }
     if (ss_model_nfeatures(m) != nfeat) {
-        fprintf(stderr, "inference: model has %zu features, rows have %zu\n",
-                ss_model_nfeatures(m), nfeat);
+        fprintf(stderr, "inference: model has %zu features, rows have %zu\n", ss_model_nfeatures(m),
+                nfeat);
         return 1;
     }
     char path[4096];
@@ -113,17 +113,21 @@ int main(int argc, char **argv)
     double *xd = ss_malloc(nfeat * sizeof *xd);
     for (int rep = 0; rep < repeat; rep++) {
         int64_t t0 = ss_mono_us();
-        for (size_t r = 0; r < nrows; r++) sink += *xgb_predict(h, rows + r * nfeat, 1, nfeat);
+        for (size_t r = 0; r < nrows; r++)
+            sink += *xgb_predict(h, rows + r * nfeat, 1, nfeat);
         int64_t t1 = ss_mono_us();
-        for (size_t r = 0; r < nrows; r++) sink += ss_model_predict_f(m, rows + r * nfeat);
+        for (size_t r = 0; r < nrows; r++)
+            sink += ss_model_predict_f(m, rows + r * nfeat);
         int64_t t2 = ss_mono_us();
         sink += xgb_predict(h, rows, nrows, nfeat)[nrows - 1];
         int64_t t3 = ss_mono_us();
-        for (size_t r = 0; r < nrows; r++) sink += ss_model_predict_f(m, rows + r * nfeat);
+        for (size_t r = 0; r < nrows; r++)
+            sink += ss_model_predict_f(m, rows + r * nfeat);
         int64_t t4 = ss_mono_us();
         size_t nshap = nrows < 2000 ? nrows : 2000;
         for (size_t r = 0; r < nshap; r++) {
-            for (size_t i = 0; i < nfeat; i++) xd[i] = rows[r * nfeat + i];
+            for (size_t i = 0; i < nfeat; i++)
+                xd[i] = rows[r * nfeat + i];
             ss_model_contributions(m, xd, phi);
             sink += phi[0];
         }
@@ -131,7 +135,8 @@ int main(int argc, char **argv)
         ss_model_use_shap_tables(m, 0);
         size_t nrec = nshap < 300 ? nshap : 300;
         for (size_t r = 0; r < nrec; r++) {
-            for (size_t i = 0; i < nfeat; i++) xd[i] = rows[r * nfeat + i];
+            for (size_t i = 0; i < nfeat; i++)
+                xd[i] = rows[r * nfeat + i];
             ss_model_contributions(m, xd, phi);
             sink += phi[0];
         }

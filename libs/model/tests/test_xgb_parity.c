@@ -28,9 +28,10 @@ static int setup(void **state)
     snprintf(tmpdir, sizeof tmpdir, "/tmp/ss-model-parity.XXXXXX");
     if (!mkdtemp(tmpdir)) return -1;
     char cmd[1024];
-    snprintf(cmd, sizeof cmd,
-             "OMP_NUM_THREADS=2 /usr/bin/python3 libs/model/tests/xgb_fixture.py %s >%s/py.log 2>&1",
-             tmpdir, tmpdir);
+    snprintf(
+        cmd, sizeof cmd,
+        "OMP_NUM_THREADS=2 /usr/bin/python3 libs/model/tests/xgb_fixture.py %s >%s/py.log 2>&1",
+        tmpdir, tmpdir);
     if (system(cmd) != 0) {
         fprintf(stderr, "xgb_fixture.py failed, see %s/py.log\n", tmpdir);
         return -1;
@@ -104,7 +105,8 @@ static void check_case(const char *name, size_t nrows, size_t nfeat, const char 
     /* batch API gives the same as the single-row one */
     double *batch = ss_malloc(nrows * sizeof *batch);
     ss_model_predict_rows(m, x, nrows, batch);
-    for (size_t r = 0; r < nrows; r++) assert_true(batch[r] == ss_model_predict(m, x + r * nfeat));
+    for (size_t r = 0; r < nrows; r++)
+        assert_true(batch[r] == ss_model_predict(m, x + r * nfeat));
     ss_free(batch);
     ss_free(phi);
     ss_free(contrib);
@@ -125,9 +127,9 @@ static void test_parity_with_xgboost(void **state)
     while (fgets(line, sizeof line, f)) {
         char name[128], obj[64];
         size_t nrows, nfeat, ntrees, depth;
-        assert_int_equal(sscanf(line, "%127s %zu %zu %63s %zu %zu", name, &nrows, &nfeat, obj,
-                                &ntrees, &depth),
-                         6);
+        assert_int_equal(
+            sscanf(line, "%127s %zu %zu %63s %zu %zu", name, &nrows, &nfeat, obj, &ntrees, &depth),
+            6);
         check_case(name, nrows, nfeat, obj, ntrees);
         seen_500 |= ntrees == 500;
         ncases++;
@@ -179,7 +181,8 @@ static void copy_good(const char *version)
 {
     sh("mkdir -p %s/store/broken && rm -rf %s/store/broken/%s && "
        "cp -r %s/store/parity/logistic-d3-t20 %s/store/broken/%s && "
-       "sed -i 's/\"parity\"/\"broken\"/; s/\"logistic-d3-t20\"/\"%s\"/' %s/store/broken/%s/bundle.json",
+       "sed -i 's/\"parity\"/\"broken\"/; s/\"logistic-d3-t20\"/\"%s\"/' "
+       "%s/store/broken/%s/bundle.json",
        tmpdir, tmpdir, version, tmpdir, tmpdir, version, version, tmpdir, version);
 }
 
@@ -200,12 +203,14 @@ static void test_damaged_bundles_refused(void **state)
     expect_refused(store, "broken", "truncated", "model.json: invalid JSON");
 
     copy_good("corrupt-manifest");
-    sh("printf '{\"format\": \"streamscore.bundle/v1\", \"name\": ' > %s/store/broken/corrupt-manifest/bundle.json",
+    sh("printf '{\"format\": \"streamscore.bundle/v1\", \"name\": ' > "
+       "%s/store/broken/corrupt-manifest/bundle.json",
        tmpdir);
     expect_refused(store, "broken", "corrupt-manifest", "bundle.json: invalid JSON");
 
     copy_good("corrupt-model");
-    sh("sed -i 's/\"split_conditions\"/\"split_conditionz\"/' %s/store/broken/corrupt-model/model.json",
+    sh("sed -i 's/\"split_conditions\"/\"split_conditionz\"/' "
+       "%s/store/broken/corrupt-model/model.json",
        tmpdir);
     expect_refused(store, "broken", "corrupt-model", "missing \"split_conditions\" in tree 0");
 
@@ -229,12 +234,14 @@ static void test_damaged_bundles_refused(void **state)
     expect_refused(store, "broken", "bad-kind", "unsupported kind \"lightgbm\"");
 
     copy_good("bad-format");
-    sh("sed -i 's|streamscore.bundle/v1|streamscore.bundle/v9|' %s/store/broken/bad-format/bundle.json",
+    sh("sed -i 's|streamscore.bundle/v1|streamscore.bundle/v9|' "
+       "%s/store/broken/bad-format/bundle.json",
        tmpdir);
     expect_refused(store, "broken", "bad-format", "unsupported format");
 
     copy_good("escape");
-    sh("sed -i 's|\"model.json\"|\"../ok/model.json\"|' %s/store/broken/escape/bundle.json", tmpdir);
+    sh("sed -i 's|\"model.json\"|\"../ok/model.json\"|' %s/store/broken/escape/bundle.json",
+       tmpdir);
     expect_refused(store, "broken", "escape", "must be a file inside the bundle");
 
     copy_good("thresholds");

@@ -55,10 +55,10 @@ const char *ss_model_version(const ss_model *m);
 const char *ss_model_kind(const ss_model *m);      /* "xgboost" | "logistic" */
 const char *ss_model_objective(const ss_model *m); /* e.g. "binary:logistic" */
 size_t ss_model_nfeatures(const ss_model *m);
-const char *ss_model_feature(const ss_model *m, size_t i); /* borrowed */
+const char *ss_model_feature(const ss_model *m, size_t i);       /* borrowed */
 int ss_model_feature_index(const ss_model *m, const char *name); /* -1 if absent */
-size_t ss_model_ntrees(const ss_model *m); /* 0 for logistic */
-int ss_model_top_k(const ss_model *m);     /* the bundle's top_reasons */
+size_t ss_model_ntrees(const ss_model *m);                       /* 0 for logistic */
+int ss_model_top_k(const ss_model *m);                           /* the bundle's top_reasons */
 double ss_model_threshold_review(const ss_model *m);
 double ss_model_threshold_decline(const ss_model *m);
 
@@ -85,8 +85,8 @@ int ss_model_use_shap_tables(ss_model *m, int on);
 
 /** Up to k reasons by |contribution|, largest first, ties by feature index;
  * features with a zero contribution are skipped. Returns the count. */
-size_t ss_model_top_reasons(const ss_model *m, const double *x, const double *phi,
-                            ss_reason *out, size_t k);
+size_t ss_model_top_reasons(const ss_model *m, const double *x, const double *phi, ss_reason *out,
+                            size_t k);
 
 /** score >= decline -> DECLINE, >= review -> REVIEW, else APPROVE. NaN -> REVIEW. */
 ss_decision ss_model_decide(const ss_model *m, double score);
