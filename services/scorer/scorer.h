@@ -8,6 +8,7 @@
 #ifndef SS_SCORER_H
 #define SS_SCORER_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <avro.h>
@@ -54,11 +55,18 @@ typedef struct scorer_slot {
     ss_metric *scores[3]; /* ss_scorer_scores_total{version,role,decision} */
 } scorer_slot;
 
+typedef struct scorer_load_job scorer_load_job;
+
 typedef struct scorer_models {
     const char *store;
     const char *name;
     scorer_slot slot[2];                     /* active, shadow */
+    char want[2][SS_REGISTRY_MAX_VERSION];   /* what the registry names */
     char failed[2][SS_REGISTRY_MAX_VERSION]; /* version that last failed to load */
+    scorer_load_job *job[2];                 /* load in flight per role, or NULL */
+    pthread_t thread[2];
+    int notify[2];           /* loader threads -> loop */
+    struct event *loaded_ev; /* set by watch: loads go to threads */
     ss_metric *reloads[2], *failures[2];
     ss_redis *redis;
     struct event *poll;
@@ -70,7 +78,9 @@ typedef struct scorer_models {
 void scorer_models_init(scorer_models *m, const char *store, const char *name);
 /** Serve `version` for role at once (start-up default); 0 / -1 with err. */
 int scorer_models_load(scorer_models *m, int role, const char *version, char *err, size_t errlen);
-/** Apply registry state: load what changed, keep serving on failure. */
+/** Apply registry state: load what changed, keep serving on failure. After
+ * scorer_models_watch loads run on a loader thread and swap in when done;
+ * before it (start-up, tests) they are synchronous. */
 void scorer_models_apply(scorer_models *m, const ss_registry_state *st);
 /** Poll the registry pointers through r every interval_ms. */
 void scorer_models_watch(scorer_models *m, struct event_base *base, ss_redis *r,

@@ -32,7 +32,7 @@ check "scorer is alive" ss_wait_for 15 ss_http_ok "$BASE/healthz"
 code=$(curl -s -o /dev/null -w '%{http_code}' "$BASE/readyz")
 check "not ready without an active model (readyz $code)" test "$code" = 503
 check "cli promote v1" "$SCORER" promote v1
-check "ready once v1 is loaded" ss_wait_for 10 ss_http_ok "$BASE/readyz"
+check "ready once v1 is loaded" ss_wait_for 30 ss_http_ok "$BASE/readyz"
 
 models() { curl -fsS "$BASE/v1/models"; }
 loaded_active() { models | jq -r .loaded.active; }
