@@ -23,20 +23,24 @@ static int number_of(json_t *v, double *out)
 }
 
 /* optional number member; missing or null keeps *out */
-static int opt_number(json_t *obj, const char *key, double *out, const char *path, char *err, size_t errlen)
+static int opt_number(json_t *obj, const char *key, double *out, const char *path, char *err,
+                      size_t errlen)
 {
     json_t *v = json_object_get(obj, key);
     if (!v || json_is_null(v)) return 0;
-    if (number_of(v, out) < 0) return ss_err(err, errlen, "bad bundle: %s.%s: expected a number", path, key);
+    if (number_of(v, out) < 0)
+        return ss_err(err, errlen, "bad bundle: %s.%s: expected a number", path, key);
     return 0;
 }
 
-static int number_array(json_t *arr, double **out, size_t *n, size_t max, const char *what, char *err,
-                        size_t errlen)
+static int number_array(json_t *arr, double **out, size_t *n, size_t max, const char *what,
+                        char *err, size_t errlen)
 {
     if (!json_is_array(arr)) return ss_err(err, errlen, "bad bundle: %s: expected an array", what);
     size_t len = json_array_size(arr);
-    if (len > max) return ss_err(err, errlen, "bad bundle: %s: %zu values, at most %zu allowed", what, len, max);
+    if (len > max)
+        return ss_err(err, errlen, "bad bundle: %s: %zu values, at most %zu allowed", what, len,
+                      max);
     double *vals = ss_malloc((len ? len : 1) * sizeof *vals);
     for (size_t i = 0; i < len; i++) {
         if (number_of(json_array_get(arr, i), &vals[i]) < 0) {
@@ -49,32 +53,36 @@ static int number_array(json_t *arr, double **out, size_t *n, size_t max, const 
     return 0;
 }
 
-static int parse_numeric(ss_drift_feature_baseline *f, json_t *obj, const char *path, char *err, size_t errlen)
+static int parse_numeric(ss_drift_feature_baseline *f, json_t *obj, const char *path, char *err,
+                         size_t errlen)
 {
     size_t nedges = 0, nfreqs = 0;
     char what[512];
     snprintf(what, sizeof what, "%s.edges", path);
-    if (number_array(json_object_get(obj, "edges"), &f->edges, &nedges, BASELINE_MAX_BINS + 1, what, err,
-                     errlen) < 0)
+    if (number_array(json_object_get(obj, "edges"), &f->edges, &nedges, BASELINE_MAX_BINS + 1, what,
+                     err, errlen) < 0)
         return -1;
     snprintf(what, sizeof what, "%s.freqs", path);
-    if (number_array(json_object_get(obj, "freqs"), &f->freqs, &nfreqs, BASELINE_MAX_BINS, what, err, errlen) < 0)
+    if (number_array(json_object_get(obj, "freqs"), &f->freqs, &nfreqs, BASELINE_MAX_BINS, what,
+                     err, errlen) < 0)
         return -1;
     if (nedges < 2 || nfreqs != nedges - 1)
-        return ss_err(err, errlen, "bad bundle: %s: %zu edges need %zu freqs, got %zu", path, nedges,
-                      nedges ? nedges - 1 : 0, nfreqs);
+        return ss_err(err, errlen, "bad bundle: %s: %zu edges need %zu freqs, got %zu", path,
+                      nedges, nedges ? nedges - 1 : 0, nfreqs);
     f->nbins = nfreqs;
     double total = 0;
     for (size_t i = 0; i < nedges; i++)
         if (i > 0 && f->edges[i] < f->edges[i - 1])
-            return ss_err(err, errlen, "bad bundle: %s.edges[%zu]: %g is below the previous edge", path, i,
-                          f->edges[i]);
+            return ss_err(err, errlen, "bad bundle: %s.edges[%zu]: %g is below the previous edge",
+                          path, i, f->edges[i]);
     for (size_t i = 0; i < nfreqs; i++) {
-        if (f->freqs[i] < 0) return ss_err(err, errlen, "bad bundle: %s.freqs[%zu]: negative", path, i);
+        if (f->freqs[i] < 0)
+            return ss_err(err, errlen, "bad bundle: %s.freqs[%zu]: negative", path, i);
         total += f->freqs[i];
     }
     if (!(total > 0)) return ss_err(err, errlen, "bad bundle: %s.freqs: sum to zero", path);
-    for (size_t i = 0; i < nfreqs; i++) f->freqs[i] /= total;
+    for (size_t i = 0; i < nfreqs; i++)
+        f->freqs[i] /= total;
     f->min = f->edges[0];
     f->max = f->edges[nedges - 1];
     f->std = NAN;
@@ -87,7 +95,9 @@ static int parse_numeric(ss_drift_feature_baseline *f, json_t *obj, const char *
     json_t *sample = json_object_get(obj, "sample");
     if (sample && !json_is_null(sample)) {
         snprintf(what, sizeof what, "%s.sample", path);
-        if (number_array(sample, &f->sample, &f->nsample, BASELINE_MAX_SAMPLE, what, err, errlen) < 0) return -1;
+        if (number_array(sample, &f->sample, &f->nsample, BASELINE_MAX_SAMPLE, what, err, errlen) <
+            0)
+            return -1;
     }
     return 0;
 }
@@ -96,7 +106,8 @@ static int parse_categorical(ss_drift_feature_baseline *f, json_t *obj, const ch
                              size_t errlen)
 {
     json_t *freqs = json_object_get(obj, "freqs");
-    if (!json_is_object(freqs)) return ss_err(err, errlen, "bad bundle: %s.freqs: expected an object", path);
+    if (!json_is_object(freqs))
+        return ss_err(err, errlen, "bad bundle: %s.freqs: expected an object", path);
     size_t n = json_object_size(freqs);
     if (n == 0 || n > BASELINE_MAX_CATS)
         return ss_err(err, errlen, "bad bundle: %s.freqs: %zu categories (1..%d allowed)", path, n,
@@ -110,23 +121,28 @@ static int parse_categorical(ss_drift_feature_baseline *f, json_t *obj, const ch
     {
         double x;
         if (number_of(v, &x) < 0 || x < 0)
-            return ss_err(err, errlen, "bad bundle: %s.freqs.%s: expected a non-negative number", path, key);
+            return ss_err(err, errlen, "bad bundle: %s.freqs.%s: expected a non-negative number",
+                          path, key);
         f->cats[f->ncats] = ss_strdup(key);
         f->cat_freqs[f->ncats++] = x;
         total += x;
     }
     if (!(total > 0)) return ss_err(err, errlen, "bad bundle: %s.freqs: sum to zero", path);
-    for (size_t i = 0; i < f->ncats; i++) f->cat_freqs[i] /= total;
+    for (size_t i = 0; i < f->ncats; i++)
+        f->cat_freqs[i] /= total;
     return 0;
 }
 
-static int parse_feature(ss_drift_feature_baseline *f, const char *name, json_t *obj, const char *path, char *err,
-                         size_t errlen)
+static int parse_feature(ss_drift_feature_baseline *f, const char *name, json_t *obj,
+                         const char *path, char *err, size_t errlen)
 {
-    if (!json_is_object(obj)) return ss_err(err, errlen, "bad bundle: %s: expected an object", path);
+    if (!json_is_object(obj))
+        return ss_err(err, errlen, "bad bundle: %s: expected an object", path);
     f->name = ss_strdup(name);
     const char *type = json_string_value(json_object_get(obj, "type"));
-    if (!type) return ss_err(err, errlen, "bad bundle: %s.type: expected \"numeric\" or \"categorical\"", path);
+    if (!type)
+        return ss_err(err, errlen, "bad bundle: %s.type: expected \"numeric\" or \"categorical\"",
+                      path);
     f->null_rate = 0;
     if (opt_number(obj, "null_rate", &f->null_rate, path, err, errlen) < 0) return -1;
     if (!strcmp(type, "numeric")) {
@@ -137,14 +153,16 @@ static int parse_feature(ss_drift_feature_baseline *f, const char *name, json_t 
         f->kind = SS_DRIFT_CATEGORICAL;
         return parse_categorical(f, obj, path, err, errlen);
     }
-    return ss_err(err, errlen, "bad bundle: %s.type: expected \"numeric\" or \"categorical\", got \"%s\"", path,
+    return ss_err(err, errlen,
+                  "bad bundle: %s.type: expected \"numeric\" or \"categorical\", got \"%s\"", path,
                   type);
 }
 
 static int parse_thresholds(ss_drift_baseline *b, json_t *root, char *err, size_t errlen)
 {
     json_t *t = json_object_get(root, "thresholds");
-    if (!json_is_object(t)) return ss_err(err, errlen, "bad bundle: thresholds: expected an object");
+    if (!json_is_object(t))
+        return ss_err(err, errlen, "bad bundle: thresholds: expected an object");
     if (number_of(json_object_get(t, "review"), &b->threshold_review) < 0)
         return ss_err(err, errlen, "bad bundle: thresholds.review: expected a number");
     if (number_of(json_object_get(t, "decline"), &b->threshold_decline) < 0)
@@ -157,17 +175,22 @@ static int parse_root(ss_drift_baseline *b, json_t *root, char *err, size_t errl
     if (!json_is_object(root)) return ss_err(err, errlen, "bad bundle: expected a JSON object");
     const char *name = json_string_value(json_object_get(root, "name"));
     const char *version = json_string_value(json_object_get(root, "version"));
-    if (!name || !*name) return ss_err(err, errlen, "bad bundle: name: expected a non-empty string");
-    if (!version || !*version) return ss_err(err, errlen, "bad bundle: version: expected a non-empty string");
+    if (!name || !*name)
+        return ss_err(err, errlen, "bad bundle: name: expected a non-empty string");
+    if (!version || !*version)
+        return ss_err(err, errlen, "bad bundle: version: expected a non-empty string");
     b->model_name = ss_strdup(name);
     b->version = ss_strdup(version);
     if (parse_thresholds(b, root, err, errlen) < 0) return -1;
     json_t *base = json_object_get(root, "baseline");
-    if (!json_is_object(base)) return ss_err(err, errlen, "bad bundle: baseline: expected an object");
+    if (!json_is_object(base))
+        return ss_err(err, errlen, "bad bundle: baseline: expected an object");
     json_t *rows = json_object_get(base, "rows");
-    if (json_is_integer(rows) && json_integer_value(rows) > 0) b->rows = (size_t)json_integer_value(rows);
+    if (json_is_integer(rows) && json_integer_value(rows) > 0)
+        b->rows = (size_t)json_integer_value(rows);
     json_t *features = json_object_get(base, "features");
-    if (!json_is_object(features)) return ss_err(err, errlen, "bad bundle: baseline.features: expected an object");
+    if (!json_is_object(features))
+        return ss_err(err, errlen, "bad bundle: baseline.features: expected an object");
     size_t n = json_object_size(features);
     b->features = ss_calloc(n ? n : 1, sizeof *b->features);
     const char *key;
@@ -180,14 +203,17 @@ static int parse_root(ss_drift_baseline *b, json_t *root, char *err, size_t errl
     }
     json_t *score = json_object_get(base, "score");
     if (score && !json_is_null(score)) {
-        if (parse_feature(&b->score, "__score__", score, "baseline.score", err, errlen) < 0) return -1;
-        if (b->score.kind != SS_DRIFT_NUMERIC) return ss_err(err, errlen, "bad bundle: baseline.score: must be numeric");
+        if (parse_feature(&b->score, "__score__", score, "baseline.score", err, errlen) < 0)
+            return -1;
+        if (b->score.kind != SS_DRIFT_NUMERIC)
+            return ss_err(err, errlen, "bad bundle: baseline.score: must be numeric");
         b->has_score = 1;
     }
     return 0;
 }
 
-int ss_drift_baseline_parse(const char *json, size_t len, ss_drift_baseline **out, char *err, size_t errlen)
+int ss_drift_baseline_parse(const char *json, size_t len, ss_drift_baseline **out, char *err,
+                            size_t errlen)
 {
     json_error_t jerr;
     json_t *root = json_loadb(json, len, 0, &jerr);
@@ -211,7 +237,8 @@ int ss_drift_baseline_load(const char *path, ss_drift_baseline **out, char *err,
     ss_buf_init(&buf);
     char chunk[65536];
     size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) ss_buf_append(&buf, chunk, n);
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        ss_buf_append(&buf, chunk, n);
     int bad = ferror(f);
     fclose(f);
     int rc = bad ? ss_err(err, errlen, "cannot read bundle %s", path)
@@ -226,7 +253,8 @@ void ss_drift_feature_baseline_clear(ss_drift_feature_baseline *f)
     ss_free(f->edges);
     ss_free(f->freqs);
     ss_free(f->sample);
-    for (size_t i = 0; i < f->ncats; i++) ss_free(f->cats[i]);
+    for (size_t i = 0; i < f->ncats; i++)
+        ss_free(f->cats[i]);
     ss_free(f->cats);
     ss_free(f->cat_freqs);
     memset(f, 0, sizeof *f);
@@ -235,7 +263,8 @@ void ss_drift_feature_baseline_clear(ss_drift_feature_baseline *f)
 void ss_drift_baseline_free(ss_drift_baseline *b)
 {
     if (!b) return;
-    for (size_t i = 0; i < b->nfeatures; i++) ss_drift_feature_baseline_clear(&b->features[i]);
+    for (size_t i = 0; i < b->nfeatures; i++)
+        ss_drift_feature_baseline_clear(&b->features[i]);
     ss_free(b->features);
     ss_drift_feature_baseline_clear(&b->score);
     ss_free(b->model_name);
@@ -265,8 +294,8 @@ static double quantile_sorted(const double *v, size_t n, double q)
     return v[lo] + (pos - (double)lo) * (v[lo + 1] - v[lo]);
 }
 
-void ss_drift_baseline_numeric_from(ss_drift_feature_baseline *f, const char *name, const double *values,
-                                    size_t n, size_t nbins, size_t sample_max)
+void ss_drift_baseline_numeric_from(ss_drift_feature_baseline *f, const char *name,
+                                    const double *values, size_t n, size_t nbins, size_t sample_max)
 {
     ss_assert(nbins > 0);
     double *v = ss_malloc((n ? n : 1) * sizeof *v);
@@ -283,18 +312,22 @@ void ss_drift_baseline_numeric_from(ss_drift_feature_baseline *f, const char *na
     f->kind = SS_DRIFT_NUMERIC;
     f->null_rate = (double)(n - k) / (double)n;
     f->mean = sum / (double)k;
-    for (size_t i = 0; i < k; i++) sumsq += (v[i] - f->mean) * (v[i] - f->mean);
+    for (size_t i = 0; i < k; i++)
+        sumsq += (v[i] - f->mean) * (v[i] - f->mean);
     f->std = sqrt(sumsq / (double)k);
     f->min = v[0];
     f->max = v[k - 1];
     f->nbins = nbins;
     f->edges = ss_malloc((nbins + 1) * sizeof *f->edges);
     f->freqs = ss_calloc(nbins, sizeof *f->freqs);
-    for (size_t b = 0; b <= nbins; b++) f->edges[b] = quantile_sorted(v, k, (double)b / (double)nbins);
-    for (size_t i = 0; i < k; i++) f->freqs[ss_drift_bin_of(f->edges, nbins, v[i])] += 1.0 / (double)k;
+    for (size_t b = 0; b <= nbins; b++)
+        f->edges[b] = quantile_sorted(v, k, (double)b / (double)nbins);
+    for (size_t i = 0; i < k; i++)
+        f->freqs[ss_drift_bin_of(f->edges, nbins, v[i])] += 1.0 / (double)k;
     f->nsample = k < sample_max ? k : sample_max;
     f->sample = ss_malloc((f->nsample ? f->nsample : 1) * sizeof *f->sample);
-    for (size_t i = 0; i < f->nsample; i++) f->sample[i] = v[(size_t)((double)i * (double)k / (double)f->nsample)];
+    for (size_t i = 0; i < f->nsample; i++)
+        f->sample[i] = v[(size_t)((double)i * (double)k / (double)f->nsample)];
     ss_free(v);
 }
 
@@ -307,7 +340,8 @@ void ss_drift_baseline_categorical_from(ss_drift_feature_baseline *f, const char
     f->cats = ss_calloc(ncats, sizeof *f->cats);
     f->cat_freqs = ss_calloc(ncats, sizeof *f->cat_freqs);
     double total = 0;
-    for (size_t i = 0; i < ncats; i++) total += freqs[i];
+    for (size_t i = 0; i < ncats; i++)
+        total += freqs[i];
     for (size_t i = 0; i < ncats; i++) {
         f->cats[i] = ss_strdup(cats[i]);
         f->cat_freqs[i] = freqs[i] / total;

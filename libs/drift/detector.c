@@ -6,8 +6,8 @@
 
 #include "common/util.h"
 
-void ss_drift_ph_init(ss_drift_ph *ph, uint64_t min_instances, double delta, double threshold, double alpha,
-                      ss_drift_ph_mode mode)
+void ss_drift_ph_init(ss_drift_ph *ph, uint64_t min_instances, double delta, double threshold,
+                      double alpha, ss_drift_ph_mode mode)
 {
     memset(ph, 0, sizeof *ph);
     ph->min_instances = min_instances;
@@ -41,13 +41,16 @@ int ss_drift_ph_update(ss_drift_ph *ph, double x)
 
 /* ---- ADWIN */
 
-void ss_drift_adwin_init(ss_drift_adwin *a, double delta, int clock, int max_buckets, int min_window_length,
-                         int grace_period)
+void ss_drift_adwin_init(ss_drift_adwin *a, double delta, int clock, int max_buckets,
+                         int min_window_length, int grace_period)
 {
     memset(a, 0, sizeof *a);
     a->delta = delta;
     a->clock = clock > 0 ? clock : 1;
-    a->max_buckets = max_buckets < 1 ? 1 : (max_buckets > SS_ADWIN_MAX_BUCKETS_CAP ? SS_ADWIN_MAX_BUCKETS_CAP : max_buckets);
+    a->max_buckets =
+        max_buckets < 1
+            ? 1
+            : (max_buckets > SS_ADWIN_MAX_BUCKETS_CAP ? SS_ADWIN_MAX_BUCKETS_CAP : max_buckets);
     a->min_window_length = min_window_length;
     a->grace_period = grace_period;
     a->nrows = 1;
@@ -90,7 +93,8 @@ static void adwin_compress(ss_drift_adwin *a)
         }
         ss_drift_adwin_row *next = &a->rows[r + 1];
         double n = row_size(r), mu1 = row->total[0] / n, mu2 = row->total[1] / n;
-        double v12 = row->variance[0] + row->variance[1] + n * n * (mu1 - mu2) * (mu1 - mu2) / (n + n);
+        double v12 =
+            row->variance[0] + row->variance[1] + n * n * (mu1 - mu2) * (mu1 - mu2) / (n + n);
         row_push(next, row->total[0] + row->total[1], v12);
         row_drop_oldest(row, 2);
         if (next->used <= a->max_buckets) break;
@@ -131,7 +135,8 @@ static int adwin_cut(const ss_drift_adwin *a, double n0, double n1, double delta
 {
     double delta_prime = log(2.0 * log(a->width) / a->delta);
     double m_recip = 1.0 / (n0 - a->min_window_length + 1) + 1.0 / (n1 - a->min_window_length + 1);
-    double eps = sqrt(2.0 * m_recip * (a->variance / a->width) * delta_prime) + 2.0 / 3.0 * delta_prime * m_recip;
+    double eps = sqrt(2.0 * m_recip * (a->variance / a->width) * delta_prime) +
+                 2.0 / 3.0 * delta_prime * m_recip;
     return fabs(delta_mean) > eps;
 }
 
@@ -176,7 +181,8 @@ int ss_drift_adwin_update(ss_drift_adwin *a, double x)
 {
     if (a->drift) { /* River's ADWIN starts a fresh window after a detection */
         uint64_t detections = a->detections;
-        ss_drift_adwin_init(a, a->delta, a->clock, a->max_buckets, a->min_window_length, a->grace_period);
+        ss_drift_adwin_init(a, a->delta, a->clock, a->max_buckets, a->min_window_length,
+                            a->grace_period);
         a->detections = detections;
     }
     adwin_insert(a, x);

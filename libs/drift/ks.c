@@ -39,8 +39,10 @@ static uint64_t ks_max_gap(const double *x, size_t n, const double *y, size_t m)
     uint64_t best = 0;
     while (i < n || j < m) {
         double cur = (j >= m || (i < n && x[i] <= y[j])) ? x[i] : y[j];
-        while (i < n && x[i] == cur) i++;
-        while (j < m && y[j] == cur) j++;
+        while (i < n && x[i] == cur)
+            i++;
+        while (j < m && y[j] == cur)
+            j++;
         int64_t gap = (int64_t)i * (int64_t)m - (int64_t)j * (int64_t)n;
         uint64_t a = (uint64_t)(gap < 0 ? -gap : gap);
         if (a > best) best = a;
@@ -82,7 +84,8 @@ static double ks_prob_outside_band(size_t n, size_t m, size_t g, uint64_t h)
         long lo = num_lo < 0 ? 0 : (long)(num_lo / ng + 1);
         long hi = (long)((num_hi - 1) / ng); /* largest j with j*ng < num_hi */
         if (hi > (long)m) hi = (long)m;
-        for (long j = prev_lo; j < lo && j <= (long)m; j++) col[j] = 0.0;
+        for (long j = prev_lo; j < lo && j <= (long)m; j++)
+            col[j] = 0.0;
         if (lo > hi) {
             result = 1.0; /* every path leaves the band */
             goto done;
@@ -92,7 +95,7 @@ static double ks_prob_outside_band(size_t n, size_t m, size_t g, uint64_t h)
                 col[0] = 1.0;
                 continue;
             }
-            double left = col[j];                    /* P(i-1, j) (0 when i == 0) */
+            double left = col[j];                   /* P(i-1, j) (0 when i == 0) */
             double down = j > 0 ? col[j - 1] : 0.0; /* P(i, j-1), already updated */
             if (i == 0) left = 0.0;
             col[j] = ((double)i * left + (double)j * down) / ((double)i + (double)j);
@@ -147,7 +150,8 @@ static double kolmogn_pelz_good_cdf(double n, double x)
     if (qlog < -708.0) return 0.0;
     double q = exp(qlog);
     double k1a = -z2, k1b = pi2 / 4.0;
-    double k2a = 6 * z6 + 2 * z4, k2b = (2 * z4 - 5 * z2) * pi2 / 4.0, k2c = pi4 * (1 - 2 * z2) / 16.0;
+    double k2a = 6 * z6 + 2 * z4, k2b = (2 * z4 - 5 * z2) * pi2 / 4.0,
+           k2c = pi4 * (1 - 2 * z2) / 16.0;
     double k3d = pi6 * (5 - 30 * z2) / 64.0, k3c = pi4 * (-60 * z2 + 212 * z4) / 16.0;
     double k3b = pi2 * (135 * z4 - 96 * z6) / 4.0, k3a = -30 * z6 - 90 * z4 * z4;
     double k[4] = {0, 0, 0, 0};
@@ -155,11 +159,14 @@ static double kolmogn_pelz_good_cdf(double n, double x)
     for (long kk = maxk; kk > 0; kk--) {
         double mm = 2.0 * (double)kk - 1.0, m2 = mm * mm, m4 = m2 * m2, m6 = m4 * m2;
         double qp = pow(q, 8.0 * (double)kk);
-        double c[4] = {1.0, k1a + k1b * m2, k2a + k2b * m2 + k2c * m4, k3a + k3b * m2 + k3c * m4 + k3d * m6};
-        for (int t = 0; t < 4; t++) k[t] = k[t] * qp + c[t];
+        double c[4] = {1.0, k1a + k1b * m2, k2a + k2b * m2 + k2c * m4,
+                       k3a + k3b * m2 + k3c * m4 + k3d * m6};
+        for (int t = 0; t < 4; t++)
+            k[t] = k[t] * qp + c[t];
     }
     double div[4] = {z, 6 * z4, 72 * z4 * z2 * z, 6480 * z4 * z6};
-    for (int t = 0; t < 4; t++) k[t] = k[t] * q * sqrt2pi / div[t];
+    for (int t = 0; t < 4; t++)
+        k[t] = k[t] * q * sqrt2pi / div[t];
     double q2 = exp(-pi2 / 2.0 / z2), s2 = 0.0, s3 = 0.0, sqrt3z = sqrt(3.0) * z;
     for (long kk = maxk; kk > 0; kk--) {
         double k2 = (double)kk * (double)kk, qk = pow(q2, k2), kpi = M_PI * (double)kk;

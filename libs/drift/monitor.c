@@ -48,9 +48,11 @@ const char *ss_drift_status_name(ss_drift_status s)
     return s == SS_DRIFT_ALERT ? "ALERT" : s == SS_DRIFT_WARN ? "WARN" : "OK";
 }
 
-static void set_threshold(ss_drift_config *c, ss_drift_metric m, double warn, double alert, int lower)
+static void set_threshold(ss_drift_config *c, ss_drift_metric m, double warn, double alert,
+                          int lower)
 {
-    c->thresholds[m] = (ss_drift_threshold){.set = 1, .lower_is_worse = lower, .warn = warn, .alert = alert};
+    c->thresholds[m] =
+        (ss_drift_threshold){.set = 1, .lower_is_worse = lower, .warn = warn, .alert = alert};
 }
 
 void ss_drift_config_defaults(ss_drift_config *c)
@@ -82,7 +84,8 @@ void ss_drift_config_defaults(ss_drift_config *c)
     c->perf_window = 10000;
 }
 
-int ss_drift_threshold_parse(ss_drift_config *c, ss_drift_metric m, const char *spec, char *err, size_t errlen)
+int ss_drift_threshold_parse(ss_drift_config *c, ss_drift_metric m, const char *spec, char *err,
+                             size_t errlen)
 {
     ss_drift_threshold *t = &c->thresholds[m];
     if (!spec || !*spec || !strcmp(spec, "off")) {
@@ -104,13 +107,15 @@ int ss_drift_threshold_parse(ss_drift_config *c, ss_drift_metric m, const char *
     return 0;
 bad:
     return ss_err(err, errlen, "bad threshold for %s: expected \"warn,alert\" (%s), got \"%s\"",
-                  ss_drift_metric_name(m), t->lower_is_worse ? "warn >= alert" : "warn <= alert", spec);
+                  ss_drift_metric_name(m), t->lower_is_worse ? "warn >= alert" : "warn <= alert",
+                  spec);
 }
 
 ss_drift_status ss_drift_threshold_status(const ss_drift_threshold *t, double v)
 {
     if (!t->set || isnan(v)) return SS_DRIFT_OK;
-    if (t->lower_is_worse) return v <= t->alert ? SS_DRIFT_ALERT : v <= t->warn ? SS_DRIFT_WARN : SS_DRIFT_OK;
+    if (t->lower_is_worse)
+        return v <= t->alert ? SS_DRIFT_ALERT : v <= t->warn ? SS_DRIFT_WARN : SS_DRIFT_OK;
     return v >= t->alert ? SS_DRIFT_ALERT : v >= t->warn ? SS_DRIFT_WARN : SS_DRIFT_OK;
 }
 
@@ -147,8 +152,8 @@ struct ss_drift_monitor {
 
 enum { SLOT_SCORE_OFFSET = 0, SLOT_PERF_OFFSET = 1, SLOT_OVERALL_OFFSET = 2 };
 
-static void feature_init(feature_state *f, const ss_drift_feature_baseline *b, const ss_drift_config *cfg,
-                         uint64_t seed)
+static void feature_init(feature_state *f, const ss_drift_feature_baseline *b,
+                         const ss_drift_config *cfg, uint64_t seed)
 {
     f->base = b;
     if (b->kind == SS_DRIFT_NUMERIC)
@@ -179,14 +184,16 @@ ss_drift_monitor *ss_drift_monitor_new(ss_drift_baseline *baseline, const ss_dri
     m->nfeatures = baseline->nfeatures;
     m->features = ss_calloc(m->nfeatures ? m->nfeatures : 1, sizeof *m->features);
     size_t slots = 16, sample_max = cfg->reservoir, bins = 2;
-    while (slots < 2 * m->nfeatures) slots *= 2;
+    while (slots < 2 * m->nfeatures)
+        slots *= 2;
     m->name_index = ss_calloc(slots, sizeof *m->name_index);
     m->name_mask = slots - 1;
     for (size_t i = 0; i < m->nfeatures; i++) {
         const ss_drift_feature_baseline *b = &baseline->features[i];
         feature_init(&m->features[i], b, cfg, cfg->seed + 7919 * (i + 1));
         size_t s = ss_drift_hash(b->name, strlen(b->name)) & m->name_mask;
-        while (m->name_index[s]) s = (s + 1) & m->name_mask;
+        while (m->name_index[s])
+            s = (s + 1) & m->name_mask;
         m->name_index[s] = (int32_t)i + 1;
         if (b->nsample > sample_max) sample_max = b->nsample;
         if (max_bins(b) > bins) bins = max_bins(b);
@@ -204,7 +211,8 @@ ss_drift_monitor *ss_drift_monitor_new(ss_drift_baseline *baseline, const ss_dri
     m->adwin = cfg->adwin;
     ss_drift_adwin_init(&m->adwin, cfg->adwin.delta, cfg->adwin.clock, cfg->adwin.max_buckets,
                         cfg->adwin.min_window_length, cfg->adwin.grace_period);
-    ss_drift_ph_init(&m->ph, cfg->ph.min_instances, cfg->ph.delta, cfg->ph.threshold, cfg->ph.alpha, cfg->ph.mode);
+    ss_drift_ph_init(&m->ph, cfg->ph.min_instances, cfg->ph.delta, cfg->ph.threshold, cfg->ph.alpha,
+                     cfg->ph.mode);
     m->join = ss_drift_join_new(cfg->join_max ? cfg->join_max : 1, cfg->join_horizon_ms);
     ss_drift_perf_init(&m->perf, cfg->perf_window);
     m->prev_status = ss_calloc((m->nfeatures + 3) * SS_DM_COUNT, 1);
@@ -217,7 +225,8 @@ ss_drift_monitor *ss_drift_monitor_new(ss_drift_baseline *baseline, const ss_dri
 void ss_drift_monitor_free(ss_drift_monitor *m)
 {
     if (!m) return;
-    for (size_t i = 0; i < m->nfeatures; i++) feature_free(&m->features[i]);
+    for (size_t i = 0; i < m->nfeatures; i++)
+        feature_free(&m->features[i]);
     feature_free(&m->score);
     ss_free(m->features);
     ss_free(m->name_index);
@@ -291,7 +300,8 @@ void ss_drift_monitor_end_event(ss_drift_monitor *m)
     m->window_events++;
 }
 
-int ss_drift_monitor_score(ss_drift_monitor *m, const char *event_id, size_t id_len, double score, int64_t now_ms)
+int ss_drift_monitor_score(ss_drift_monitor *m, const char *event_id, size_t id_len, double score,
+                           int64_t now_ms)
 {
     m->window_scores++;
     if (m->baseline->has_score) ss_drift_numwin_add(&m->score.num, score);
@@ -312,7 +322,8 @@ int ss_drift_monitor_label(ss_drift_monitor *m, const char *event_id, size_t id_
                            int64_t event_time_ms, int64_t label_time_ms, int64_t now_ms)
 {
     ss_drift_pair pair;
-    if (ss_drift_join_label(m->join, event_id, id_len, label, event_time_ms, label_time_ms, now_ms, &pair) != 1)
+    if (ss_drift_join_label(m->join, event_id, id_len, label, event_time_ms, label_time_ms, now_ms,
+                            &pair) != 1)
         return 0;
     ss_drift_perf_add(&m->perf, &pair);
     return 1;
@@ -337,9 +348,9 @@ size_t ss_drift_monitor_join_waiting(const ss_drift_monitor *m)
 
 typedef struct eval_ctx {
     ss_drift_monitor *m;
-    size_t slot;             /* feature slot for prev_status */
+    size_t slot; /* feature slot for prev_status */
     const char *feature;
-    ss_drift_status worst;   /* of this feature */
+    ss_drift_status worst; /* of this feature */
 } eval_ctx;
 
 static void emit(eval_ctx *c, ss_drift_metric metric, double value, double threshold_offset)
@@ -388,7 +399,8 @@ static void eval_numeric(eval_ctx *c, feature_state *f)
     if (w->n == 0) return;
     emit(c, SS_DM_OUT_OF_RANGE, (double)w->out_of_range / (double)w->n, 0);
     if (w->n < m->cfg.min_samples) return;
-    for (size_t i = 0; i < b->nbins; i++) m->scratch_a[i] = (double)w->counts[i];
+    for (size_t i = 0; i < b->nbins; i++)
+        m->scratch_a[i] = (double)w->counts[i];
     emit(c, SS_DM_PSI, ss_drift_psi(b->freqs, m->scratch_a, b->nbins, m->cfg.psi_eps), 0);
     if (b->nsample == 0 || w->len == 0) return;
     memcpy(m->scratch_x, w->reservoir, w->len * sizeof *m->scratch_x);
@@ -414,14 +426,18 @@ static void eval_categorical(eval_ctx *c, feature_state *f)
     emit(c, SS_DM_OUT_OF_RANGE, (double)w->counts[b->ncats] / (double)w->n, 0);
     if (w->n < m->cfg.min_samples) return;
     double *e = m->scratch_e, *a = m->scratch_a, esum = 0;
-    for (size_t i = 0; i < k; i++) a[i] = (double)w->counts[i];
-    for (size_t i = 0; i < b->ncats; i++) e[i] = b->cat_freqs[i];
+    for (size_t i = 0; i < k; i++)
+        a[i] = (double)w->counts[i];
+    for (size_t i = 0; i < b->ncats; i++)
+        e[i] = b->cat_freqs[i];
     e[b->ncats] = 0.0; /* no unknown category in training */
     emit(c, SS_DM_JS, ss_drift_jensenshannon(a, e, k, 2.0), 0);
     emit(c, SS_DM_PSI, ss_drift_psi(e, a, k, m->cfg.psi_eps), 0);
     /* chi-squared needs expected > 0: floor every baseline share at psi_eps */
-    for (size_t i = 0; i < k; i++) esum += (e[i] = fmax(e[i], m->cfg.psi_eps));
-    for (size_t i = 0; i < k; i++) e[i] = e[i] / esum * (double)w->n;
+    for (size_t i = 0; i < k; i++)
+        esum += (e[i] = fmax(e[i], m->cfg.psi_eps));
+    for (size_t i = 0; i < k; i++)
+        e[i] = e[i] / esum * (double)w->n;
     double stat, p;
     if (ss_drift_chisquare(a, e, k, 0, &stat, &p) == 0) {
         emit(c, SS_DM_CHI2, stat, 0);
@@ -460,8 +476,8 @@ static void window_reset(ss_drift_monitor *m)
     m->window_events = m->window_scores = m->window_detections = 0;
 }
 
-const ss_drift_report *ss_drift_monitor_evaluate(ss_drift_monitor *m, int64_t start_ms, int64_t end_ms,
-                                                 int64_t now_ms)
+const ss_drift_report *ss_drift_monitor_evaluate(ss_drift_monitor *m, int64_t start_ms,
+                                                 int64_t end_ms, int64_t now_ms)
 {
     ss_drift_report *r = &m->report;
     r->n = 0;
@@ -483,7 +499,8 @@ const ss_drift_report *ss_drift_monitor_evaluate(ss_drift_monitor *m, int64_t st
     }
     eval_ctx sc = {.m = m, .slot = m->nfeatures + SLOT_SCORE_OFFSET, .feature = "__score__"};
     if (m->baseline->has_score) eval_numeric(&sc, &m->score);
-    if (m->cfg.detector != SS_DRIFT_DETECTOR_NONE) emit(&sc, SS_DM_CHANGE, (double)m->window_detections, 0);
+    if (m->cfg.detector != SS_DRIFT_DETECTOR_NONE)
+        emit(&sc, SS_DM_CHANGE, (double)m->window_detections, 0);
     emit_status(&sc);
     eval_ctx pc = {.m = m, .slot = m->nfeatures + SLOT_PERF_OFFSET, .feature = "__performance__"};
     eval_performance(&pc);

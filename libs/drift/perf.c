@@ -29,7 +29,7 @@ typedef struct join_entry {
 struct ss_drift_join {
     size_t cap, head, count; /* ring: count slots from head, some may be JOIN_FREE */
     join_entry *ring;
-    uint32_t *index;         /* ring position + 1; 0 = empty */
+    uint32_t *index; /* ring position + 1; 0 = empty */
     size_t mask;
     size_t waiting;
     int64_t horizon_ms;
@@ -43,7 +43,8 @@ ss_drift_join *ss_drift_join_new(size_t max_entries, int64_t horizon_ms)
     j->cap = max_entries;
     j->ring = ss_calloc(max_entries, sizeof *j->ring);
     size_t slots = 16;
-    while (slots < 2 * max_entries) slots *= 2;
+    while (slots < 2 * max_entries)
+        slots *= 2;
     j->index = ss_calloc(slots, sizeof *j->index);
     j->mask = slots - 1;
     j->horizon_ms = horizon_ms;
@@ -53,7 +54,8 @@ ss_drift_join *ss_drift_join_new(size_t max_entries, int64_t horizon_ms)
 void ss_drift_join_free(ss_drift_join *j)
 {
     if (!j) return;
-    for (size_t i = 0; i < j->cap; i++) ss_free(j->ring[i].id);
+    for (size_t i = 0; i < j->cap; i++)
+        ss_free(j->ring[i].id);
     ss_free(j->ring);
     ss_free(j->index);
     ss_free(j);
@@ -128,7 +130,8 @@ void ss_drift_join_expire(ss_drift_join *j, int64_t now_ms)
     }
 }
 
-static join_entry *entry_insert(ss_drift_join *j, const char *id, size_t len, uint64_t h, int64_t now_ms)
+static join_entry *entry_insert(ss_drift_join *j, const char *id, size_t len, uint64_t h,
+                                int64_t now_ms)
 {
     if (j->count == j->cap) {
         j->stats.evicted++;
@@ -149,8 +152,8 @@ static join_entry *entry_insert(ss_drift_join *j, const char *id, size_t len, ui
     return e;
 }
 
-static int join_arrival(ss_drift_join *j, const char *id, size_t len, int kind, const join_entry *in,
-                        int64_t now_ms, ss_drift_pair *out)
+static int join_arrival(ss_drift_join *j, const char *id, size_t len, int kind,
+                        const join_entry *in, int64_t now_ms, ss_drift_pair *out)
 {
     ss_drift_join_expire(j, now_ms);
     uint64_t h = ss_drift_hash(id, len);
@@ -181,17 +184,19 @@ static int join_arrival(ss_drift_join *j, const char *id, size_t len, int kind, 
     return 0;
 }
 
-int ss_drift_join_score(ss_drift_join *j, const char *event_id, size_t id_len, double score, int64_t now_ms,
-                        ss_drift_pair *out)
+int ss_drift_join_score(ss_drift_join *j, const char *event_id, size_t id_len, double score,
+                        int64_t now_ms, ss_drift_pair *out)
 {
     join_entry in = {.score = score};
     return join_arrival(j, event_id, id_len, JOIN_SCORE, &in, now_ms, out);
 }
 
-int ss_drift_join_label(ss_drift_join *j, const char *event_id, size_t id_len, int label, int64_t event_time_ms,
-                        int64_t label_time_ms, int64_t now_ms, ss_drift_pair *out)
+int ss_drift_join_label(ss_drift_join *j, const char *event_id, size_t id_len, int label,
+                        int64_t event_time_ms, int64_t label_time_ms, int64_t now_ms,
+                        ss_drift_pair *out)
 {
-    join_entry in = {.label = label, .event_time_ms = event_time_ms, .label_time_ms = label_time_ms};
+    join_entry in = {
+        .label = label, .event_time_ms = event_time_ms, .label_time_ms = label_time_ms};
     return join_arrival(j, event_id, id_len, JOIN_LABEL, &in, now_ms, out);
 }
 
@@ -254,7 +259,8 @@ void ss_drift_perf_at(const ss_drift_perf *p, double threshold, double *precisio
 ss_drift_perf_result ss_drift_perf_compute(ss_drift_perf *p, double threshold)
 {
     ss_drift_perf_result r = {.n = p->len};
-    for (size_t i = 0; i < p->len; i++) r.positives += p->labels[i] != 0;
+    for (size_t i = 0; i < p->len; i++)
+        r.positives += p->labels[i] != 0;
     ss_drift_perf_at(p, threshold, &r.precision, &r.recall);
     r.auc = ss_drift_roc_auc(p->scores, p->labels, p->len, p->scratch);
     return r;

@@ -40,8 +40,10 @@ double ss_drift_wasserstein(double *x, size_t n, double *y, size_t m)
     while (i < n || j < m) {
         double cur = (j >= m || (i < n && x[i] <= y[j])) ? x[i] : y[j];
         area += fabs((double)i / (double)n - (double)j / (double)m) * (cur - prev);
-        while (i < n && x[i] == cur) i++;
-        while (j < m && y[j] == cur) j++;
+        while (i < n && x[i] == cur)
+            i++;
+        while (j < m && y[j] == cur)
+            j++;
         prev = cur;
     }
     return area;
@@ -163,7 +165,8 @@ double ss_drift_roc_auc(const double *scores, const int *labels, size_t n, size_
     double rank_sum = 0;
     for (size_t a = 0; a < n;) {
         size_t b = a + 1, group_pos = labels[scratch[a]] != 0;
-        while (b < n && scores[scratch[b]] == scores[scratch[a]]) group_pos += labels[scratch[b++]] != 0;
+        while (b < n && scores[scratch[b]] == scores[scratch[a]])
+            group_pos += labels[scratch[b++]] != 0;
         double mid_rank = ((double)(a + 1) + (double)b) / 2.0; /* ranks a+1..b */
         rank_sum += mid_rank * (double)group_pos;
         a = b;

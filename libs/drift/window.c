@@ -32,8 +32,8 @@ static uint64_t xorshift64s(uint64_t *s)
     return x * 0x2545F4914F6CDD1DULL;
 }
 
-void ss_drift_numwin_init(ss_drift_numwin *w, const double *edges, size_t nbins, double lo, double hi,
-                          size_t reservoir_cap, uint64_t seed)
+void ss_drift_numwin_init(ss_drift_numwin *w, const double *edges, size_t nbins, double lo,
+                          double hi, size_t reservoir_cap, uint64_t seed)
 {
     memset(w, 0, sizeof *w);
     w->edges = edges;
@@ -95,12 +95,14 @@ void ss_drift_catwin_init(ss_drift_catwin *w, char *const *cats, size_t ncats)
     w->cats = cats;
     w->ncats = ncats;
     size_t slots = 8;
-    while (slots < 2 * ncats) slots *= 2;
+    while (slots < 2 * ncats)
+        slots *= 2;
     w->index = ss_calloc(slots, sizeof *w->index);
     w->index_mask = slots - 1;
     for (size_t i = 0; i < ncats; i++) {
         size_t s = ss_drift_hash(cats[i], strlen(cats[i])) & w->index_mask;
-        while (w->index[s]) s = (s + 1) & w->index_mask;
+        while (w->index[s])
+            s = (s + 1) & w->index_mask;
         w->index[s] = (uint32_t)i + 1;
     }
     w->counts = ss_calloc(ncats + 1, sizeof *w->counts);

@@ -21,7 +21,8 @@ static int river_stream(double *out, int max)
                     "r");
     assert_non_null(p);
     int n = 0;
-    while (n < max && fscanf(p, "%lf", &out[n]) == 1) n++;
+    while (n < max && fscanf(p, "%lf", &out[n]) == 1)
+        n++;
     assert_int_equal(pclose(p), 0);
     return n;
 }
@@ -97,7 +98,8 @@ static void test_stationary_and_shift(void **state)
         if (ss_drift_adwin_update(&a, x) && adwin_at < 0) adwin_at = i;
         if (ss_drift_ph_update(&ph, x) && ph_at < 0) ph_at = i;
     }
-    fprintf(stderr, "shift detected after %d (ADWIN) and %d (Page-Hinkley) events\n", adwin_at, ph_at);
+    fprintf(stderr, "shift detected after %d (ADWIN) and %d (Page-Hinkley) events\n", adwin_at,
+            ph_at);
     /* River's ADWIN scans cut points skipping each row's newest bucket, so
      * after a long stationary run the recent sub-window still holds old
      * values and detection takes longer (~sqrt(window)); Page-Hinkley reacts
@@ -112,7 +114,8 @@ static void test_downward_shift(void **state)
     ss_drift_ph ph;
     ss_drift_ph_defaults(&ph);
     rng_state = 7;
-    for (int i = 0; i < 5000; i++) assert_int_equal(ss_drift_ph_update(&ph, 0.5 + 0.1 * (uniform() - 0.5)), 0);
+    for (int i = 0; i < 5000; i++)
+        assert_int_equal(ss_drift_ph_update(&ph, 0.5 + 0.1 * (uniform() - 0.5)), 0);
     int at = -1;
     for (int i = 0; i < 5000 && at < 0; i++)
         if (ss_drift_ph_update(&ph, 0.2 + 0.1 * (uniform() - 0.5))) at = i;

@@ -42,8 +42,8 @@ static void test_join_against_sklearn(void **state)
                 ss_drift_perf_add(&perf, &pair);
                 joined++;
             }
-        } else if (sscanf(line, "E %lf %lf %lf %lf %lf %lf %lf %lf %d", &review, &decline, &want[0], &want[1],
-                          &want[2], &want[3], &want[4], &want[5], &n_expected) == 9) {
+        } else if (sscanf(line, "E %lf %lf %lf %lf %lf %lf %lf %lf %d", &review, &decline, &want[0],
+                          &want[1], &want[2], &want[3], &want[4], &want[5], &n_expected) == 9) {
             assert_int_equal(joined, n_expected);
             ss_drift_perf_result r = ss_drift_perf_compute(&perf, review);
             double pd, rd;
@@ -83,7 +83,8 @@ static void test_join_order_and_duplicates(void **state)
     assert_int_equal(ss_drift_join_label(j, "a", 1, 1, 100, 600, 0, &pair), 0);
     assert_int_equal(ss_drift_join_label(j, "a", 1, 1, 100, 600, 1, &pair), 0); /* duplicate */
     assert_int_equal(ss_drift_join_score(j, "a", 1, 0.7, 2, &pair), 1);
-    assert_true(pair.score == 0.7 && pair.label == 1 && pair.event_time_ms == 100 && pair.label_time_ms == 600);
+    assert_true(pair.score == 0.7 && pair.label == 1 && pair.event_time_ms == 100 &&
+                pair.label_time_ms == 600);
     /* score first, then label */
     assert_int_equal(ss_drift_join_score(j, "b", 1, 0.2, 3, &pair), 0);
     assert_int_equal(ss_drift_join_score(j, "b", 1, 0.2, 3, &pair), 0); /* redelivered */
@@ -120,10 +121,12 @@ static void test_join_bounded(void **state)
     /* every score was joined, evicted or still waits; every label joined */
     assert_int_equal(st.joined, 33330);
     assert_int_equal(st.evicted + st.joined + ss_drift_join_waiting(j), 100000);
-    assert_true(ss_drift_join_waiting(j) > 32 && ss_drift_join_waiting(j) <= 64); /* joined holes still hold ring slots */
+    assert_true(ss_drift_join_waiting(j) > 32 &&
+                ss_drift_join_waiting(j) <= 64); /* joined holes still hold ring slots */
     /* the newest entries are still there and join */
     assert_int_equal(ss_drift_join_label(j, "s99999", 6, 1, 0, 0, 100000, &pair), 1);
-    assert_int_equal(ss_drift_join_label(j, "s12", 3, 1, 0, 0, 100000, &pair), 0); /* evicted long ago */
+    assert_int_equal(ss_drift_join_label(j, "s12", 3, 1, 0, 0, 100000, &pair),
+                     0); /* evicted long ago */
     ss_drift_join_free(j);
 }
 
@@ -132,9 +135,10 @@ static void test_perf_rolling(void **state)
     (void)state;
     ss_drift_perf p;
     ss_drift_perf_init(&p, 4);
-    ss_drift_pair pairs[6] = {{0.9, 0, 0, 0}, {0.1, 1, 0, 0}, {0.8, 1, 0, 10}, {0.7, 0, 0, 20},
-                              {0.2, 0, 0, 30}, {0.95, 1, 0, 40}};
-    for (int i = 0; i < 6; i++) ss_drift_perf_add(&p, &pairs[i]);
+    ss_drift_pair pairs[6] = {{0.9, 0, 0, 0},  {0.1, 1, 0, 0},  {0.8, 1, 0, 10},
+                              {0.7, 0, 0, 20}, {0.2, 0, 0, 30}, {0.95, 1, 0, 40}};
+    for (int i = 0; i < 6; i++)
+        ss_drift_perf_add(&p, &pairs[i]);
     /* last four: (0.8,1) (0.7,0) (0.2,0) (0.95,1): perfectly ranked */
     ss_drift_perf_result r = ss_drift_perf_compute(&p, 0.75);
     assert_int_equal(r.n, 4);

@@ -56,7 +56,8 @@ static int close_to(double got, double want, double abs_tol, double rel_tol)
 
 static int failures, checked[8];
 
-static void expect(const char *what, long a, long b, double got, double want, double abs_tol, double rel_tol)
+static void expect(const char *what, long a, long b, double got, double want, double abs_tol,
+                   double rel_tol)
 {
     if (close_to(got, want, abs_tol, rel_tol)) return;
     failures++;
@@ -80,15 +81,17 @@ static void run_case(tcase *c)
         assert_int_equal(ss_drift_ks_2samp(c->v, n, c->v + n, m, &stat, &p), 0);
         int exact = (n > m ? n : m) <= 10000;
         expect("ks statistic", (long)n, (long)m, stat, c->v[n + m], 1e-12, 0);
-        expect("ks pvalue", (long)n, (long)m, p, c->v[n + m + 1], exact ? 1e-12 : 1e-6, exact ? 1e-9 : 0);
+        expect("ks pvalue", (long)n, (long)m, p, c->v[n + m + 1], exact ? 1e-12 : 1e-6,
+               exact ? 1e-9 : 0);
         checked[0]++;
     } else if (!strcmp(c->kind, "kstwo")) {
-        expect("kstwo.sf", c->ints[0], (long)(c->v[0] * 1000), ss_drift_kstwo_sf(c->v[0], (double)c->ints[0]),
-               c->v[1], 1e-6, 0);
+        expect("kstwo.sf", c->ints[0], (long)(c->v[0] * 1000),
+               ss_drift_kstwo_sf(c->v[0], (double)c->ints[0]), c->v[1], 1e-6, 0);
         checked[1]++;
     } else if (!strcmp(c->kind, "wass")) {
         size_t n = (size_t)c->ints[0], m = (size_t)c->ints[1];
-        expect("wasserstein", (long)n, (long)m, ss_drift_wasserstein(c->v, n, c->v + n, m), c->v[n + m], 0, 1e-9);
+        expect("wasserstein", (long)n, (long)m, ss_drift_wasserstein(c->v, n, c->v + n, m),
+               c->v[n + m], 0, 1e-9);
         checked[2]++;
     } else if (!strcmp(c->kind, "chi")) {
         size_t k = (size_t)c->ints[0];
@@ -99,23 +102,30 @@ static void run_case(tcase *c)
         checked[3]++;
     } else if (!strcmp(c->kind, "js")) {
         size_t k = (size_t)c->ints[0];
-        expect("jensenshannon e", (long)k, 0, ss_drift_jensenshannon(c->v, c->v + k, k, 0), c->v[2 * k], 1e-12, 0);
-        expect("jensenshannon 2", (long)k, 2, ss_drift_jensenshannon(c->v, c->v + k, k, 2), c->v[2 * k + 1], 1e-12, 0);
+        expect("jensenshannon e", (long)k, 0, ss_drift_jensenshannon(c->v, c->v + k, k, 0),
+               c->v[2 * k], 1e-12, 0);
+        expect("jensenshannon 2", (long)k, 2, ss_drift_jensenshannon(c->v, c->v + k, k, 2),
+               c->v[2 * k + 1], 1e-12, 0);
         checked[4]++;
     } else if (!strcmp(c->kind, "psi")) {
         size_t k = (size_t)c->ints[0];
-        expect("psi", (long)k, 0, ss_drift_psi(c->v, c->v + k, k, SS_DRIFT_PSI_EPS), c->v[2 * k], 1e-12, 0);
+        expect("psi", (long)k, 0, ss_drift_psi(c->v, c->v + k, k, SS_DRIFT_PSI_EPS), c->v[2 * k],
+               1e-12, 0);
         checked[5]++;
     } else if (!strcmp(c->kind, "gamma")) {
-        expect("gammainc", (long)c->v[0], (long)c->v[1], ss_drift_gammainc(c->v[0], c->v[1]), c->v[2], 1e-15, 1e-12);
-        expect("gammaincc", (long)c->v[0], (long)c->v[1], ss_drift_gammaincc(c->v[0], c->v[1]), c->v[3], 1e-15, 1e-12);
+        expect("gammainc", (long)c->v[0], (long)c->v[1], ss_drift_gammainc(c->v[0], c->v[1]),
+               c->v[2], 1e-15, 1e-12);
+        expect("gammaincc", (long)c->v[0], (long)c->v[1], ss_drift_gammaincc(c->v[0], c->v[1]),
+               c->v[3], 1e-15, 1e-12);
         checked[6]++;
     } else if (!strcmp(c->kind, "auc")) {
         size_t n = (size_t)c->ints[0];
         int *labels = ss_malloc(n * sizeof *labels);
         size_t *scratch = ss_malloc(n * sizeof *scratch);
-        for (size_t i = 0; i < n; i++) labels[i] = (int)c->v[n + i];
-        expect("roc_auc", (long)n, 0, ss_drift_roc_auc(c->v, labels, n, scratch), c->v[2 * n], 1e-12, 0);
+        for (size_t i = 0; i < n; i++)
+            labels[i] = (int)c->v[n + i];
+        expect("roc_auc", (long)n, 0, ss_drift_roc_auc(c->v, labels, n, scratch), c->v[2 * n],
+               1e-12, 0);
         ss_free(labels);
         ss_free(scratch);
         checked[7]++;

@@ -12,18 +12,18 @@ typedef enum { SS_DRIFT_NUMERIC = 0, SS_DRIFT_CATEGORICAL = 1 } ss_drift_kind;
 typedef struct ss_drift_feature_baseline {
     char *name;
     ss_drift_kind kind;
-    double null_rate;     /* fraction of training rows that were null */
+    double null_rate; /* fraction of training rows that were null */
     /* numeric */
-    size_t nbins;         /* K bins */
-    double *edges;        /* K+1 ascending edges; edges[0] = min, edges[K] = max */
-    double *freqs;        /* K fractions of non-null rows (normalised on load) */
+    size_t nbins;  /* K bins */
+    double *edges; /* K+1 ascending edges; edges[0] = min, edges[K] = max */
+    double *freqs; /* K fractions of non-null rows (normalised on load) */
     double mean, std, min, max;
-    double *sample;       /* reference sample for KS / Wasserstein (may be empty) */
+    double *sample; /* reference sample for KS / Wasserstein (may be empty) */
     size_t nsample;
     /* categorical */
     size_t ncats;
-    char **cats;          /* category names */
-    double *cat_freqs;    /* their frequencies (normalised on load) */
+    char **cats;       /* category names */
+    double *cat_freqs; /* their frequencies (normalised on load) */
 } ss_drift_feature_baseline;
 
 typedef struct ss_drift_baseline {
@@ -53,8 +53,9 @@ int ss_drift_baseline_find(const ss_drift_baseline *b, const char *name);
  * does: K quantile bins (numpy 'linear' quantiles), moments, and a reference
  * sample of up to `sample_max` values (every k-th sorted value). For tests and
  * benchmarks; `values` may contain NaN (nulls). The struct must be zeroed. */
-void ss_drift_baseline_numeric_from(ss_drift_feature_baseline *f, const char *name, const double *values,
-                                    size_t n, size_t nbins, size_t sample_max);
+void ss_drift_baseline_numeric_from(ss_drift_feature_baseline *f, const char *name,
+                                    const double *values, size_t n, size_t nbins,
+                                    size_t sample_max);
 /** Categorical baseline from names and frequencies (copied). */
 void ss_drift_baseline_categorical_from(ss_drift_feature_baseline *f, const char *name,
                                         const char *const *cats, const double *freqs, size_t ncats);

@@ -21,11 +21,11 @@ typedef struct ss_drift_ph {
     ss_drift_ph_mode mode;
     uint64_t count; /* River's sample_count (starts at 1) */
     double mean, sum_up, sum_down;
-    int drift;      /* the last update detected a change */
+    int drift; /* the last update detected a change */
 } ss_drift_ph;
 
-void ss_drift_ph_init(ss_drift_ph *ph, uint64_t min_instances, double delta, double threshold, double alpha,
-                      ss_drift_ph_mode mode);
+void ss_drift_ph_init(ss_drift_ph *ph, uint64_t min_instances, double delta, double threshold,
+                      double alpha, ss_drift_ph_mode mode);
 void ss_drift_ph_defaults(ss_drift_ph *ph); /* River's defaults, mode both */
 /** Feed one value; returns 1 when a change is detected at this value. */
 int ss_drift_ph_update(ss_drift_ph *ph, double x);
@@ -55,8 +55,8 @@ typedef struct ss_drift_adwin {
 } ss_drift_adwin;
 
 /** max_buckets is capped at SS_ADWIN_MAX_BUCKETS_CAP. */
-void ss_drift_adwin_init(ss_drift_adwin *a, double delta, int clock, int max_buckets, int min_window_length,
-                         int grace_period);
+void ss_drift_adwin_init(ss_drift_adwin *a, double delta, int clock, int max_buckets,
+                         int min_window_length, int grace_period);
 void ss_drift_adwin_defaults(ss_drift_adwin *a);
 /** Feed one value; returns 1 when the window was cut (change detected). */
 int ss_drift_adwin_update(ss_drift_adwin *a, double x);

@@ -32,11 +32,12 @@ ss_drift_join *ss_drift_join_new(size_t max_entries, int64_t horizon_ms);
 void ss_drift_join_free(ss_drift_join *j);
 /** A score arrived. Returns 1 and fills *out when its label was waiting,
  * 0 when the score now waits (or was a duplicate). */
-int ss_drift_join_score(ss_drift_join *j, const char *event_id, size_t id_len, double score, int64_t now_ms,
-                        ss_drift_pair *out);
+int ss_drift_join_score(ss_drift_join *j, const char *event_id, size_t id_len, double score,
+                        int64_t now_ms, ss_drift_pair *out);
 /** A label arrived; same contract as ss_drift_join_score. */
-int ss_drift_join_label(ss_drift_join *j, const char *event_id, size_t id_len, int label, int64_t event_time_ms,
-                        int64_t label_time_ms, int64_t now_ms, ss_drift_pair *out);
+int ss_drift_join_label(ss_drift_join *j, const char *event_id, size_t id_len, int label,
+                        int64_t event_time_ms, int64_t label_time_ms, int64_t now_ms,
+                        ss_drift_pair *out);
 /** Drop entries that arrived before now_ms - horizon. */
 void ss_drift_join_expire(ss_drift_join *j, int64_t now_ms);
 size_t ss_drift_join_waiting(const ss_drift_join *j); /* entries waiting */
@@ -47,7 +48,7 @@ typedef struct ss_drift_perf {
     double *scores;
     int *labels;
     size_t *scratch;
-    double delay_sum_ms;        /* label delay of pairs added since the last window reset */
+    double delay_sum_ms; /* label delay of pairs added since the last window reset */
     uint64_t delay_count;
 } ss_drift_perf;
 

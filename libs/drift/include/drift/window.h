@@ -14,32 +14,32 @@
 size_t ss_drift_bin_of(const double *edges, size_t nbins, double v);
 
 typedef struct ss_drift_numwin {
-    const double *edges;  /* baseline edges (borrowed) */
+    const double *edges; /* baseline edges (borrowed) */
     size_t nbins;
-    double lo, hi;        /* baseline range; outside = out of range */
-    uint64_t *counts;     /* nbins */
-    uint64_t n;           /* non-null values */
-    uint64_t nulls;       /* null (NaN) values */
+    double lo, hi;    /* baseline range; outside = out of range */
+    uint64_t *counts; /* nbins */
+    uint64_t n;       /* non-null values */
+    uint64_t nulls;   /* null (NaN) values */
     uint64_t out_of_range;
     double sum;
-    double *reservoir;    /* uniform sample of this window's non-null values */
+    double *reservoir; /* uniform sample of this window's non-null values */
     size_t cap, len;
-    uint64_t rng;         /* xorshift64* state */
+    uint64_t rng; /* xorshift64* state */
 } ss_drift_numwin;
 
-void ss_drift_numwin_init(ss_drift_numwin *w, const double *edges, size_t nbins, double lo, double hi,
-                          size_t reservoir_cap, uint64_t seed);
+void ss_drift_numwin_init(ss_drift_numwin *w, const double *edges, size_t nbins, double lo,
+                          double hi, size_t reservoir_cap, uint64_t seed);
 /** Add one value; NaN counts as null. */
 void ss_drift_numwin_add(ss_drift_numwin *w, double v);
 void ss_drift_numwin_reset(ss_drift_numwin *w); /* start the next window (keeps the RNG) */
 void ss_drift_numwin_free(ss_drift_numwin *w);
 
 typedef struct ss_drift_catwin {
-    char *const *cats;    /* baseline categories (borrowed) */
+    char *const *cats; /* baseline categories (borrowed) */
     size_t ncats;
-    uint32_t *index;      /* open addressing: slot -> category + 1, 0 = empty */
+    uint32_t *index; /* open addressing: slot -> category + 1, 0 = empty */
     size_t index_mask;
-    uint64_t *counts;     /* ncats + 1; the last one counts unknown categories */
+    uint64_t *counts; /* ncats + 1; the last one counts unknown categories */
     uint64_t n, nulls;
 } ss_drift_catwin;
 
