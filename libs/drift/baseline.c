@@ -66,6 +66,13 @@ static int parse_numeric(ss_drift_feature_baseline *f, json_t *obj, const char *
     if (number_array(json_object_get(obj, "freqs"), &f->freqs, &nfreqs, BASELINE_MAX_BINS, what,
                      err, errlen) < 0)
         return -1;
+    if (nedges == 0 && nfreqs == 0) { /* all null in training: null rate only */
+        f->mean = f->std = f->min = f->max = 0;
+        if (opt_number(obj, "min", &f->min, path, err, errlen) < 0 ||
+            opt_number(obj, "max", &f->max, path, err, errlen) < 0)
+            return -1;
+        return 0;
+    }
     if (nedges < 2 || nfreqs != nedges - 1)
         return ss_err(err, errlen, "bad bundle: %s: %zu edges need %zu freqs, got %zu", path,
                       nedges, nedges ? nedges - 1 : 0, nfreqs);
@@ -109,11 +116,12 @@ static int parse_categorical(ss_drift_feature_baseline *f, json_t *obj, const ch
     if (!json_is_object(freqs))
         return ss_err(err, errlen, "bad bundle: %s.freqs: expected an object", path);
     size_t n = json_object_size(freqs);
-    if (n == 0 || n > BASELINE_MAX_CATS)
-        return ss_err(err, errlen, "bad bundle: %s.freqs: %zu categories (1..%d allowed)", path, n,
-                      BASELINE_MAX_CATS);
-    f->cats = ss_calloc(n, sizeof *f->cats);
-    f->cat_freqs = ss_calloc(n, sizeof *f->cat_freqs);
+    if (n > BASELINE_MAX_CATS)
+        return ss_err(err, errlen, "bad bundle: %s.freqs: %zu categories, at most %d allowed", path,
+                      n, BASELINE_MAX_CATS);
+    f->cats = ss_calloc(n ? n : 1, sizeof *f->cats);
+    f->cat_freqs = ss_calloc(n ? n : 1, sizeof *f->cat_freqs);
+    if (n == 0) return 0; /* all null in training */
     const char *key;
     json_t *v;
     double total = 0;

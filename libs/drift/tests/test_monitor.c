@@ -317,6 +317,29 @@ static void test_baseline_parse(void **state)
         assert_null(b);
         if (!strstr(err, bad[i].msg)) fail_msg("error \"%s\" does not name %s", err, bad[i].msg);
     }
+    /* tools/train writes all-null features as empty edges/freqs */
+    char text[4096];
+    const char *at = strstr(bundle_json, "\"channel\":{");
+    snprintf(text, sizeof text,
+             "%.*s\"empty\":{\"type\":\"numeric\",\"null_rate\":1.0,\"edges\":[],\"freqs\":[],"
+             "\"mean\":0,\"std\":0,\"min\":0,\"max\":0,\"sample\":[]},"
+             "\"nocat\":{\"type\":\"categorical\",\"freqs\":{},\"null_rate\":1.0},%s",
+             (int)(at - bundle_json), bundle_json, at);
+    assert_int_equal(ss_drift_baseline_parse(text, strlen(text), &b, err, sizeof err), 0);
+    assert_int_equal(b->nfeatures, 4);
+    ss_drift_config cfg;
+    ss_drift_config_defaults(&cfg);
+    ss_drift_monitor *m = ss_drift_monitor_new(b, &cfg);
+    int ie = ss_drift_monitor_feature(m, "empty", 5), ic = ss_drift_monitor_feature(m, "nocat", 5);
+    for (int i = 0; i < 200; i++) {
+        ss_drift_monitor_begin_event(m);
+        ss_drift_monitor_numeric(m, ie, i % 2 ? NAN : 3.0);
+        ss_drift_monitor_category(m, ic, "X", 1);
+        ss_drift_monitor_end_event(m);
+    }
+    const ss_drift_report *r = ss_drift_monitor_evaluate(m, 0, 1, 2);
+    assert_non_null(r);
+    ss_drift_monitor_free(m);
     assert_int_equal(ss_drift_baseline_parse("{", 1, &b, err, sizeof err), -1);
     assert_int_equal(ss_drift_baseline_load("/nonexistent/bundle.json", &b, err, sizeof err), -1);
     assert_non_null(strstr(err, "/nonexistent/bundle.json"));
