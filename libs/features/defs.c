@@ -213,21 +213,20 @@ static int parse_filter(parser *p, const char *path, fd_filter *f, json_t *o) {
         json_t *v = json_object_get(o, ops[i].key);
         char where[256];
         if (!v) continue;
-        nops++;
+        if (nops++) break; /* reported below */
         snprintf(where, sizeof where, "%s.%s", path, ops[i].key);
         f->op = ops[i].op;
         if (filter_values(p, where, f, v, ops[i].list) < 0) return -1;
         if (ops[i].number && !f->numeric) return fail(p, where, "expected number");
     }
     json_t *isnull = json_object_get(o, "is_null");
-    if (isnull) {
-        nops++;
+    if (isnull && nops++ == 0) {
         if (!json_is_boolean(isnull)) return fail(p, path, "is_null: expected boolean");
         f->op = json_is_true(isnull) ? FD_OP_NULL : FD_OP_NOTNULL;
     }
     if (nops != 1)
         return fail(p, path, "expected exactly one of equals, not_equals, in, not_in, gt, gte, "
-                             "lt, lte, is_null (got %d)", nops);
+                             "lt, lte, is_null");
     return 0;
 }
 

@@ -11,6 +11,9 @@
 #include "brute.h"
 #include "fx.h"
 #include "features-internal.h"
+#include "common/redis.h"
+#include <jansson.h>
+#include <event2/event.h>
 
 static const char TEST_DEFS[] =
     "{\"version\": \"prop-1\", \"grace\": \"2m\",\n"
@@ -54,9 +57,11 @@ static const char TEST_DEFS[] =
 
 typedef struct harness {
     fx_redis redis;
-    redisContext *rc;
+    redisContext *rc; /* observer: snapshots, FLUSHALL */
+    struct event_base *base;
+    ss_redis *r;
+    ss_features *f;
     ss_feature_defs *defs;
-    char sha[64];
     avro_schema_t schema;
     avro_value_iface_t *iface;
     avro_value_t value;
@@ -76,23 +81,24 @@ static int setup(void **state) {
         fprintf(stderr, "%s\n", err);
         return -1;
     }
-    redisReply *r = redisCommand(H.rc, "SCRIPT LOAD %s", ss_feature_defs_lua(H.defs));
-    if (!r || r->type != REDIS_REPLY_STRING) {
-        fprintf(stderr, "script load: %s\n", r ? r->str : "no reply");
-        return -1;
-    }
-    snprintf(H.sha, sizeof H.sha, "%s", r->str);
-    freeReplyObject(r);
     H.schema = fx_card_schema();
     H.iface = avro_generic_class_from_schema(H.schema);
     avro_generic_value_new(H.iface, &H.value);
     H.opts.prefix = "ss:";
     H.opts.write_online = 1;
+    H.base = event_base_new();
+    H.r = ss_redis_new(H.base, H.redis.url, err, sizeof err);
+    H.f = ss_features_new(H.r, H.defs, &H.opts, err, sizeof err);
+    if (!H.f) return -1;
+    while (!ss_redis_ready(H.r)) event_base_loop(H.base, EVLOOP_ONCE);
     return 0;
 }
 
 static int teardown(void **state) {
     (void)state;
+    ss_features_free(H.f);
+    ss_redis_free(H.r);
+    event_base_free(H.base);
     avro_value_decref(&H.value);
     avro_value_iface_decref(H.iface);
     avro_schema_decref(H.schema);
@@ -102,42 +108,41 @@ static int teardown(void **state) {
     return 0;
 }
 
-/** The same script call the async path makes, over a blocking connection. */
 typedef struct outcome {
     double values[64];
-    int late, duplicate;
+    int late, duplicate, done;
+    char err[256];
 } outcome;
 
-static void run(const fx_event *e, int peek, outcome *out) {
-    fd_call c;
-    fd_result res;
-    const char **argv;
-    const size_t *argvlen;
-    char err[256];
-    fd_call_init(&c);
-    fx_fill(&H.value, e);
-    assert_int_equal(fd_call_build(&c, H.defs, &H.opts, &H.value, peek, 1000, err, sizeof err), 0);
-    fd_call_argv(&c, &argv, &argvlen);
-    size_t n = c.argc + 3;
-    const char **av = malloc(n * sizeof *av);
-    size_t *al = malloc(n * sizeof *al);
-    av[0] = "EVALSHA"; al[0] = 7;
-    av[1] = H.sha; al[1] = strlen(H.sha);
-    av[2] = "1"; al[2] = 1;
-    for (size_t i = 0; i < c.argc; i++) {
-        av[i + 3] = argv[i];
-        al[i + 3] = argvlen[i];
+static void on_vector(const ss_feature_vector *v, const char *err, void *arg) {
+    outcome *o = arg;
+    o->done = 1;
+    if (!v) {
+        snprintf(o->err, sizeof o->err, "%s", err);
+        return;
     }
-    redisReply *r = redisCommandArgv(H.rc, (int)n, av, al);
-    free(av);
-    free(al);
-    if (fd_result_from_reply(&res, H.defs, &c, r, err, sizeof err) < 0) fail_msg("%s", err);
-    memcpy(out->values, res.v.values, res.v.n * sizeof(double));
-    out->late = res.v.late;
-    out->duplicate = res.v.duplicate;
-    fd_result_free(&res);
-    freeReplyObject(r);
-    fd_call_free(&c);
+    assert_int_equal(v->n, H.defs->n_features);
+    memcpy(o->values, v->values, v->n * sizeof(double));
+    o->late = v->late;
+    o->duplicate = v->duplicate;
+}
+
+/** Issue one call through the public async API (pipelined with the others
+ * issued before the loop runs). */
+static void issue(const fx_event *e, int peek, outcome *out) {
+    char err[256];
+    memset(out, 0, sizeof *out);
+    fx_fill(&H.value, e);
+    int rc = peek ? ss_features_peek(H.f, &H.value, on_vector, out, err, sizeof err)
+                  : ss_features_update(H.f, &H.value, on_vector, out, err, sizeof err);
+    if (rc < 0) fail_msg("%s", err);
+}
+
+static void wait_all(outcome *o, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        while (!o[i].done) event_base_loop(H.base, EVLOOP_ONCE);
+        if (o[i].err[0]) fail_msg("%s", o[i].err);
+    }
 }
 
 static int same_values(const double *a, const double *b, size_t n) {
@@ -159,7 +164,10 @@ static outcome first[NEV];
 
 /** A random stream: time advances, some events jump back (within grace),
  * some are late (beyond grace), some are duplicates of earlier events. */
-static size_t make_stream(int seed, fx_event *out) {
+static size_t make_stream(int seed, fx_event *out, int max_step_ms) {
+    int64_t grace = H.defs->grace_ms;
+    int64_t card_max[4] = {0, 0, 0, 0};
+    int last_card = 0;
     static const char *channels[] = {"POS", "ECOM", "ATM", "MOTO"};
     int64_t now = 1763970000000LL + seed * 7919;
     size_t n = 0;
@@ -173,12 +181,19 @@ static size_t make_stream(int seed, fx_event *out) {
             continue;
         }
         memset(e, 0, sizeof *e);
-        now += rndn(15000);
+        now += rndn(max_step_ms);
+        int card = rndn(4);
         e->t = now;
-        if (kind >= 8 && kind < 30) e->t -= rndn(110000);          /* out of order, within 2m */
-        else if (kind >= 30 && kind < 35) e->t -= 125000 + rndn(200000); /* late */
+        /* late events come from the card seen last, so they stay within the tile
+         * retention of the shared merchant/device streams (docs/features.md 3.3) */
+        if (kind >= 30 && kind < 35) card = last_card;
+        last_card = card;
+        if (kind >= 8 && kind < 30) e->t -= rndn((int)grace - 10000); /* out of order, within grace */
+        else if (kind >= 30 && kind < 35 && card_max[card]) /* late for its card */
+            e->t = card_max[card] - grace - 5000 - rndn(200000);
+        if (e->t > card_max[card]) card_max[card] = e->t;
         snprintf(e->event_id, sizeof e->event_id, "ev-%d-%zu", seed, n);
-        snprintf(e->card, sizeof e->card, "card%d", rndn(4));
+        snprintf(e->card, sizeof e->card, "card%d", card);
         snprintf(e->merchant, sizeof e->merchant, "m%d", rndn(6));
         e->has_device = rndn(5) != 0;
         snprintf(e->device, sizeof e->device, "dev%d", rndn(3));
@@ -220,51 +235,146 @@ static void flush_state(void) {
     freeReplyObject(r);
 }
 
-static void test_matches_brute_force(void **state) {
-    (void)state;
+static void check_stream_vs_brute_force(int nseeds, int max_step_ms) {
     static fx_event applied[NEV];
     double want[64];
     int bad = 0, lates = 0, dups = 0, peeks_differ = 0;
-    for (int seed = 1; seed <= 3; seed++) {
-        size_t n = make_stream(seed, events), napplied = 0;
+    for (int seed = 1; seed <= nseeds; seed++) {
+        size_t n = make_stream(seed, events, max_step_ms), napplied = 0;
         flush_state();
-        for (size_t i = 0; i < n; i++) {
-            const fx_event *e = &events[i];
-            outcome peek, upd;
-            size_t dup_of = i;
-            for (size_t j = 0; j < i; j++)
-                if (strcmp(events[j].event_id, e->event_id) == 0) {
-                    dup_of = j;
-                    break;
-                }
-            run(e, 1, &peek);
-            run(e, 0, &upd);
-            if (dup_of != i) { /* redelivery: the first vector again, nothing applied */
-                dups++;
-                assert_true(upd.duplicate && peek.duplicate);
-                assert_true(same_values(upd.values, first[dup_of].values, H.defs->n_features));
-                assert_int_equal(upd.late, first[dup_of].late);
-                continue;
+        /* a pipelined batch per 50 events: peek then update of each event */
+        for (size_t b0 = 0; b0 < n; b0 += 50) {
+            static outcome peeks[50], upds[50];
+            size_t nb = n - b0 < 50 ? n - b0 : 50;
+            for (size_t k = 0; k < nb; k++) {
+                issue(&events[b0 + k], 1, &peeks[k]);
+                issue(&events[b0 + k], 0, &upds[k]);
             }
-            assert_false(upd.duplicate);
-            if (!same_values(peek.values, upd.values, H.defs->n_features) || peek.late != upd.late)
-                peeks_differ++;
-            first[i] = upd;
-            int late = brute_late(H.defs, applied, napplied, e);
-            assert_int_equal(upd.late, late);
-            lates += late;
-            brute_vector(H.defs, applied, napplied, e, late, want);
-            for (size_t fi = 0; fi < H.defs->n_features; fi++)
-                check_feature(fi, e, upd.values[fi], want[fi], &bad);
-            if (!late) applied[napplied++] = *e;
+            wait_all(peeks, nb);
+            wait_all(upds, nb);
+            for (size_t k = 0; k < nb; k++) {
+                size_t i = b0 + k;
+                const fx_event *e = &events[i];
+                outcome *peek = &peeks[k], *upd = &upds[k];
+                size_t dup_of = i;
+                for (size_t j = 0; j < i; j++)
+                    if (strcmp(events[j].event_id, e->event_id) == 0) {
+                        dup_of = j;
+                        break;
+                    }
+                if (dup_of != i) { /* redelivery: the first vector again, nothing applied */
+                    dups++;
+                    assert_true(upd->duplicate && peek->duplicate);
+                    assert_true(same_values(upd->values, first[dup_of].values, H.defs->n_features));
+                    assert_int_equal(upd->late, first[dup_of].late);
+                    continue;
+                }
+                assert_false(upd->duplicate);
+                if (!same_values(peek->values, upd->values, H.defs->n_features) ||
+                    peek->late != upd->late)
+                    peeks_differ++;
+                first[i] = *upd;
+                int late = brute_late(H.defs, applied, napplied, e);
+                assert_int_equal(upd->late, late);
+                lates += late;
+                brute_vector(H.defs, applied, napplied, e, late, want);
+                for (size_t fi = 0; fi < H.defs->n_features; fi++)
+                    check_feature(fi, e, upd->values[fi], want[fi], &bad);
+                if (!late) applied[napplied++] = *e;
+            }
         }
     }
-    print_message("# 3 streams x %d events: %d late, %d duplicates, %d mismatches, %d peek/update "
-                  "differences\n", NEV, lates, dups, bad, peeks_differ);
+    print_message("# %s, steps up to %d ms: %d streams x %d events: %d late, %d duplicates, %d mismatches, %d "
+                  "peek/update differences\n", H.defs->version, max_step_ms, nseeds, NEV, lates, dups, bad,
+                  peeks_differ);
     assert_true(lates > 20);
     assert_true(dups > 20);
     assert_int_equal(bad, 0);
     assert_int_equal(peeks_differ, 0);
+}
+
+static void test_matches_brute_force(void **state) {
+    (void)state;
+    check_stream_vs_brute_force(3, 15000);
+}
+
+/** Swap the definitions under test (a fresh ss_features on the same Redis). */
+static ss_feature_defs *use_defs(ss_feature_defs *d) {
+    char err[256];
+    ss_feature_defs *old = H.defs;
+    ss_features_free(H.f);
+    H.defs = d;
+    H.f = ss_features_new(H.r, H.defs, &H.opts, err, sizeof err);
+    assert_non_null(H.f);
+    return old;
+}
+
+/* The shipped card-fraud definitions (33 features, windows up to 30 days)
+ * through the same property check. */
+static void test_card_fraud_matches_brute_force(void **state) {
+    char err[512];
+    (void)state;
+    const char *paths[] = {"features/card_fraud.json", "../features/card_fraud.json",
+                           "../../features/card_fraud.json"};
+    ss_feature_defs *d = NULL;
+    for (size_t i = 0; i < 3 && !d; i++) d = ss_feature_defs_load(paths[i], err, sizeof err);
+    if (!d) fail_msg("%s", err);
+    ss_feature_defs *old = use_defs(d);
+    check_stream_vs_brute_force(1, 15000);
+    check_stream_vs_brute_force(2, 900000); /* ~2.6 days: hour and day tiles roll */
+    use_defs(old);
+    ss_feature_defs_free(d);
+}
+
+/* Online vectors: the newest event's features of each entity, as JSON. */
+static void test_online_vectors(void **state) {
+    (void)state;
+    fx_event e[3];
+    outcome o[3];
+    memset(e, 0, sizeof e);
+    flush_state();
+    for (int i = 0; i < 3; i++) {
+        snprintf(e[i].event_id, sizeof e[i].event_id, "online-%d", i);
+        e[i].t = 1795500000000LL + (i == 2 ? -30000 : i * 60000); /* the third is older */
+        snprintf(e[i].card, sizeof e[i].card, "cardX");
+        snprintf(e[i].merchant, sizeof e[i].merchant, "m%d", i);
+        e[i].has_device = 0;
+        e[i].amount = 10 * (i + 1);
+        e[i].channel = "ECOM";
+        e[i].declined = 0;
+        snprintf(e[i].country, sizeof e[i].country, "FR");
+        issue(&e[i], 0, &o[i]);
+    }
+    wait_all(o, 3);
+    redisReply *r = redisCommand(H.rc, "GET ss:online:card:cardX");
+    assert_int_equal(r->type, REDIS_REPLY_STRING);
+    json_error_t je;
+    json_t *doc = json_loads(r->str, 0, &je);
+    if (!doc) fail_msg("online vector is not JSON: %s: %s", je.text, r->str);
+    /* the newest by event time is online-1, not the later-processed online-2 */
+    assert_string_equal(json_string_value(json_object_get(doc, "event_id")), "online-1");
+    assert_string_equal(json_string_value(json_object_get(doc, "entity")), "card");
+    assert_string_equal(json_string_value(json_object_get(doc, "definitions_version")), "prop-1");
+    json_t *feats = json_object_get(doc, "features");
+    size_t ncard = 0;
+    for (size_t fi = 0; fi < H.defs->n_features; fi++) {
+        const fd_feature *f = &H.defs->features[fi];
+        json_t *v = json_object_get(feats, f->name);
+        if (f->entity != 0) {
+            assert_null(v); /* only the card's features under the card key */
+            continue;
+        }
+        ncard++;
+        assert_non_null(v);
+        if (isnan(o[1].values[fi])) assert_true(json_is_null(v));
+        else assert_true(json_number_value(v) == o[1].values[fi]);
+    }
+    assert_int_equal(json_object_size(feats), ncard);
+    json_decref(doc);
+    freeReplyObject(r);
+    r = redisCommand(H.rc, "EXISTS ss:online:device:dev0 ss:online:merchant:m0 ss:online:merchant:m2");
+    assert_int_equal(r->integer, 2); /* no device: no device vector */
+    freeReplyObject(r);
 }
 
 static int strcmp_ptr(const void *a, const void *b) {
@@ -314,23 +424,21 @@ static void snapshot(ss_buf *out) {
 static void test_replay_leaves_state_unchanged(void **state) {
     (void)state;
     ss_buf before, after;
-    size_t n = make_stream(7, events);
+    size_t n = make_stream(7, events, 15000);
     ss_buf_init(&before);
     ss_buf_init(&after);
     flush_state();
-    for (size_t i = 0; i < n; i++) {
-        outcome o;
-        run(&events[i], 0, &o);
-        first[i] = o;
-    }
+    for (size_t i = 0; i < n; i++) issue(&events[i], 0, &first[i]); /* one pipeline */
+    wait_all(first, n);
     snapshot(&before);
     assert_true(before.len > 1000);
-    for (size_t i = 0; i < n; i++) { /* the whole batch, redelivered */
-        outcome o;
-        run(&events[i], 0, &o);
-        assert_true(o.duplicate);
-        assert_true(same_values(o.values, first[i].values, H.defs->n_features));
-        assert_int_equal(o.late, first[i].late);
+    static outcome again[NEV];
+    for (size_t i = 0; i < n; i++) issue(&events[i], 0, &again[i]); /* the batch, redelivered */
+    wait_all(again, n);
+    for (size_t i = 0; i < n; i++) {
+        assert_true(again[i].duplicate);
+        assert_true(same_values(again[i].values, first[i].values, H.defs->n_features));
+        assert_int_equal(again[i].late, first[i].late);
     }
     snapshot(&after);
     assert_int_equal(before.len, after.len);
@@ -343,6 +451,8 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_matches_brute_force),
         cmocka_unit_test(test_replay_leaves_state_unchanged),
+        cmocka_unit_test(test_card_fraud_matches_brute_force),
+        cmocka_unit_test(test_online_vectors),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -114,7 +114,10 @@ typedef struct ss_features_opts {
  * NULL for defaults. d must outlive f. */
 ss_features *ss_features_new(ss_redis *r, const ss_feature_defs *d, const ss_features_opts *opts,
                              char *err, size_t errlen);
-void ss_features_free(ss_features *f); /* pending callbacks still run (with their replies) */
+/** With calls pending, the object lives on until their replies arrive (their
+ * callbacks still run). ss_redis_free drops unanswered calls without
+ * callbacks: drain first (ss_redis_pending(r) == 0) to finish every call. */
+void ss_features_free(ss_features *f);
 
 /** Result of update/peek: v is NULL on error, then err says why (e.g. a Redis
  * script error). v and err are valid only during the call. */
