@@ -4,7 +4,7 @@
 # checks are about the gateway's own behaviour (relay, mapping, auth, limits,
 # timeouts); test_gateway_scorer.sh runs the same routes against the real
 # scorer.
-# timeout: 120
+# timeout: 240
 . "$(dirname "$0")/../../../tests/lib.sh"
 HERE=$(cd "$(dirname "$0")" && pwd)
 cd "$SS_ROOT"
@@ -221,6 +221,35 @@ check "metrics: rate-limited requests counted by key name" \
   bash -c "curl -fsS $GW/metrics | grep -q 'streamscore_gateway_rate_limited_total{key=\"throttled\"} 1'"
 check "keys never appear in logs" bash -c "! grep -q -e '$KEY_ALL' -e '$KEY_READ' -e '$KEY_SLOW' $SS_TMP/*.log"
 
+# ------------------------------------------------------------- connection cap
+GW_MAIN=$GW
+gw_start gwcap HTTP_MAX_CONNECTIONS=2
+cap_check() {
+  /usr/bin/python3 - "$GW_PORT" <<'EOF'
+import socket, sys, time
+port = int(sys.argv[1])
+a = socket.create_connection(("127.0.0.1", port))
+b = socket.create_connection(("127.0.0.1", port))
+time.sleep(0.3)
+c = socket.create_connection(("127.0.0.1", port))
+c.settimeout(2)
+try:
+    refused = c.recv(1) == b""
+except (ConnectionResetError, socket.timeout) as e:
+    refused = isinstance(e, ConnectionResetError)
+a.close()
+time.sleep(0.3)
+d = socket.create_connection(("127.0.0.1", port))
+d.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+d.settimeout(2)
+served = d.recv(64).startswith(b"HTTP/1.1 200")
+print("refused", refused, "served after a slot freed", served)
+sys.exit(0 if refused and served else 1)
+EOF
+}
+check "connection cap: the third connection is closed, a freed slot serves again" cap_check
+GW=$GW_MAIN
+
 # --------------------------------------------- Kafka down: no 2xx without an ack
 ss_kafka_down
 sleep 0.5
@@ -239,5 +268,10 @@ ok_after_up() {
 }
 check "kafka back: events accepted again" ok_after_up
 check "kafka back: every accepted event is in the topic" in_topic e-single e-b1 e-score1 e-rl1 e-rl2 e-rl4 e-tls e-up1 e-up2
+
+kill -TERM "$SS_PID_gw"
+check "gateway exits cleanly on SIGTERM" wait "$SS_PID_gw"
+check "no sanitizer report from any gateway" \
+  bash -c "! grep -lE 'ERROR: (Address|Leak)Sanitizer|runtime error:' $SS_TMP/gw*.log"
 
 ss_done
