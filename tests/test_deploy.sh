@@ -35,19 +35,28 @@ node_ready() {
     [ -x "$NODE_MODULES/.bin/tsc" ] &&
     [ -f "$NODE_MODULES/@grafana/schema/package.json" ]
 }
-NODE_WHY=""
+# Installed in the background (first run on a machine: tens of seconds) while
+# the checks that need no npm run; node_wait collects the outcome.
+NODE_WHY="" NODE_INSTALL_PID=""
 if ! have node || ! have npm; then
   NODE_WHY="node/npm not installed"
 elif ! node_ready; then
   mkdir -p "$NODE_DIR"
-  diag "installing ${NPM_PKGS[*]} into $NODE_DIR"
-  if ! (flock 9; node_ready || timeout 180 npm install --prefix "$NODE_DIR" --no-audit --no-fund \
-          --no-save --loglevel=error "${NPM_PKGS[@]}") 9>"$NODE_DIR/.lock" >"$SS_TMP/npm.log" 2>&1; then
-    NODE_WHY="npm install failed (registry unreachable?): $(grep -m1 -iE 'err|fail' "$SS_TMP/npm.log")"
-  fi
+  diag "installing ${NPM_PKGS[*]} into $NODE_DIR (in the background)"
+  ( flock 9; node_ready || timeout 180 npm install --prefix "$NODE_DIR" --no-audit --no-fund \
+      --no-save --loglevel=error "${NPM_PKGS[@]}" ) 9>"$NODE_DIR/.lock" >"$SS_TMP/npm.log" 2>&1 &
+  NODE_INSTALL_PID=$!
+  SS_PIDS+=("$NODE_INSTALL_PID")
 fi
-node_ready || NODE_WHY=${NODE_WHY:-"npm packages missing after install"}
-[ -n "$NODE_WHY" ] && diag "npm tools unavailable: $NODE_WHY"
+node_wait() {
+  if [ -n "$NODE_INSTALL_PID" ]; then
+    wait "$NODE_INSTALL_PID" ||
+      NODE_WHY="npm install failed (registry unreachable?): $(grep -m1 -iE 'err|fail' "$SS_TMP/npm.log")"
+    NODE_INSTALL_PID=""
+  fi
+  [ -n "$NODE_WHY" ] || node_ready || NODE_WHY="npm packages missing after install"
+  [ -z "$NODE_WHY" ] || diag "npm tools unavailable: $NODE_WHY"
+}
 
 # ------------------------------------------------------------ Dockerfile
 dockerfile_ok() {
@@ -161,27 +170,38 @@ fi
 # Every shared library the built programs load directly comes from a package
 # the runtime stage installs (or from libc itself).
 runtime_libs_ok() {
-  local runtime bin lib path pkg rc=0 n=0
+  local runtime bin lib path pkg rc=0
+  local -A lib_path=() path_pkg=() users=()
   runtime=$(sed -n '/^FROM .* AS runtime/,$p' Dockerfile)
   for bin in "$SS_BIN"/streamscore-* "$SS_BIN"/loadgen; do
     [ -x "$bin" ] || continue
-    n=$((n + 1))
     for lib in $(objdump -p "$bin" | awk '$1 == "NEEDED" {print $2}'); do
-      path=$(ldconfig -p | awk -v l="$lib" '$1 == l && /x86-64|x86_64|AArch64|aarch64/ {print $NF; exit}')
-      [ -n "$path" ] || { echo "# $(basename "$bin"): $lib not found by ldconfig"; rc=1; continue; }
-      pkg=$(dpkg -S "$path" 2>/dev/null || dpkg -S "$(realpath "$path")" 2>/dev/null || dpkg -S "/usr$path" 2>/dev/null)
-      pkg=${pkg%%:*}
-      case "$pkg" in
-        libc6|libgcc-s1) continue ;;                # in every Debian image
-        libasan*|libubsan*|liblsan*) continue ;;    # sanitizer builds only
-      esac
-      if [ -z "$pkg" ] || ! grep -qw -- "$pkg" <<<"$runtime"; then
-        echo "# $(basename "$bin") needs $lib ($path, package ${pkg:-unknown}), not installed by the runtime stage"
-        rc=1
-      fi
+      users[$lib]+=" $(basename "$bin")"
     done
   done
-  [ $n -gt 0 ] || { echo "# no binaries in $SS_BIN"; return 2; }
+  [ ${#users[@]} -gt 0 ] || { echo "# no binaries in $SS_BIN"; return 2; }
+  for lib in "${!users[@]}"; do
+    path=$(ldconfig -p | awk -v l="$lib" '$1 == l && /x86-64|x86_64|AArch64|aarch64/ {print $NF; exit}')
+    [ -n "$path" ] || { echo "# $lib (needed by${users[$lib]}) not found by ldconfig"; rc=1; continue; }
+    lib_path[$lib]=$(realpath "$path")
+  done
+  # one dpkg -S for every library (each call reads the whole package database)
+  while IFS= read -r line; do
+    pkg=${line%%: *}; path=${line#*: }
+    path_pkg[$path]=${pkg%%:*}
+  done < <(dpkg -S "${lib_path[@]}" 2>/dev/null; for p in "${lib_path[@]}"; do dpkg -S "/usr${p#/usr}" 2>/dev/null || dpkg -S "${p#/usr}" 2>/dev/null; done | sort -u)
+  for lib in "${!lib_path[@]}"; do
+    path=${lib_path[$lib]}
+    pkg=${path_pkg[$path]:-${path_pkg[${path#/usr}]:-${path_pkg[/usr${path#/usr}]:-}}}
+    case "$pkg" in
+      libc6|libgcc-s1) continue ;;                # in every Debian image
+      libasan*|libubsan*|liblsan*) continue ;;    # sanitizer builds only
+    esac
+    if [ -z "$pkg" ] || ! grep -qw -- "$pkg" <<<"$runtime"; then
+      echo "# $lib ($path, package ${pkg:-unknown}, needed by${users[$lib]}) is not installed by the runtime stage"
+      rc=1
+    fi
+  done
   return $rc
 }
 if ls "$SS_BIN"/streamscore-* >/dev/null 2>&1; then
@@ -342,6 +362,7 @@ else
 fi
 
 # ------------------------------------------------------------ Kubernetes
+node_wait
 mkdir -p "$SS_TMP/ts"
 cat >"$SS_TMP/ts/tsconfig.json" <<EOF
 {"compilerOptions": {"strict": true, "noEmit": true, "module": "commonjs", "moduleResolution": "node",
@@ -465,19 +486,23 @@ fi
 # ------------------------------------------------------------ Terraform
 if [ -z "$NODE_WHY" ]; then
   mkdir -p "$SS_TMP/tfjson"
-  tf_parse() {
-    local f rel rc=0
-    while IFS= read -r f; do
-      rel=${f#terraform/}
-      node -e '
-        const h = require(process.argv[1] + "/@cdktf/hcl2json"), fs = require("fs");
-        h.parse(process.argv[2], fs.readFileSync(process.argv[2], "utf8"))
-          .then(r => fs.writeFileSync(process.argv[3], JSON.stringify(r)),
-                e => { console.log(String(e)); process.exit(1); });' \
-        "$NODE_MODULES" "$f" "$SS_TMP/tfjson/${rel//\//__}.json" || rc=1
-    done < <(find terraform -name '*.tf' | sort)
-    return $rc
+  tf_parse() {  # one node process parses every file (hcl2json is a wasm module: slow to load)
+    find terraform -name '*.tf' | sort | node -e '
+      const h = require(process.argv[1] + "/@cdktf/hcl2json"), fs = require("fs");
+      const files = fs.readFileSync(0, "utf8").split("\n").filter(Boolean);
+      (async () => {
+        let bad = 0;
+        for (const f of files) {
+          try {
+            const r = await h.parse(f, fs.readFileSync(f, "utf8"));
+            fs.writeFileSync(process.argv[2] + "/" + f.replace(/^terraform\//, "").replace(/\//g, "__") + ".json",
+                             JSON.stringify(r));
+          } catch (e) { console.log("# " + String(e)); bad++; }
+        }
+        process.exit(bad ? 1 : 0);
+      })();' "$NODE_MODULES" "$SS_TMP/tfjson"
   }
+
   check "terraform: every .tf parses with hcl2json ($(find terraform -name '*.tf' | wc -l) files)" tf_parse
   check "terraform: var/local/module/resource references and module inputs/outputs resolve" \
     $PY terraform/check_refs.py "$SS_TMP/tfjson" terraform
