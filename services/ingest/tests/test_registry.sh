@@ -24,11 +24,6 @@ register() { # SUBJECT SCHEMA_FILE -> id
   jq -Rs '{schema: .}' "$2" | curl -fsS -X POST -H 'Content-Type: application/vnd.schemaregistry.v1+json' \
     --data-binary @- "$SR/subjects/$1/versions" | jq -r .id
 }
-to_files() {
-  $PY -c 'import sys
-for i, line in enumerate(open(sys.argv[1]), 1):
-    open("%s-%04d.bin" % (sys.argv[2], i), "wb").write(bytes.fromhex(line.strip()))' "$1" "$SS_TMP/$2"
-}
 
 ss_start_redis && ss_start_kafka 2 && start_sr || { not_ok "redis, devkafka and the registry start"; ss_done; }
 check "ingest starts with SCHEMA_REGISTRY_URL" start_ingest SCHEMA_REGISTRY_URL="$SR"
