@@ -142,9 +142,10 @@ static void issue(job *j, const ss_send *s)
 {
     ss_inflight *in = j->inflight;
     j->inflight = NULL;
-    if (ss_producer_send(j->ig->producer, s)) { /* refused outright: no report will come */
+    /* refused outright (e.g. over message.max.bytes): no report will come, and
+     * the producer has already released the headers and its hold */
+    if (ss_producer_send(j->ig->producer, s)) {
         ss_log(SS_LOG_ERROR, "output refused by the producer", "topic", s->topic, NULL);
-        if (s->headers) rd_kafka_headers_destroy(s->headers);
         settle(j, INGEST_FAILED);
     }
     if (in) ss_inflight_done(in); /* outputs issued */
@@ -366,6 +367,9 @@ ingest *ingest_new(const ingest_config *cfg, struct event_base *base, ss_produce
                    "Dedup commands Redis answered with an error (event passed on).", NULL);
     ig->m_delivery_err = ss_counter("ingest_delivery_errors_total",
                                     "Failed output deliveries (retried unless permanent).", NULL);
+    ig->m_failed =
+        ss_counter("ingest_failed_total",
+                   "Inputs whose output failed permanently (e.g. over message.max.bytes).", NULL);
     ig->m_latency =
         ss_histogram("ingest_processing_seconds",
                      "From consuming an input to its output being acknowledged.", NULL, NULL, 0);
