@@ -26,10 +26,12 @@ ours=$("$bin" --redis "redis://127.0.0.1:$port" --defs "$defs" --events "$n" --w
 echo "library (ss_features_update, async hiredis): $ours updates/s"
 
 "$bin" --defs "$defs" --print-lua >"$tmp/script.lua"
-redis-cli -p "$port" script load "$(cat "$tmp/script.lua")" >/dev/null
+redis-cli -p "$port" -x script load <"$tmp/script.lua" >/dev/null # exact bytes: same sha
 mapfile -t args < <("$bin" --defs "$defs" --print-args)
 redis-cli -p "$port" flushall >/dev/null
 ceiling=$(redis-benchmark -p "$port" -n "$n" -c 4 -P 32 -r 1000000000 -q "${args[@]}" 2>/dev/null |
   tr '\r' '\n' | sed -n 's/.*: \([0-9.]*\) requests per second.*/\1/p' | tail -1)
-echo "ceiling (redis-benchmark EVALSHA, same script and arguments, -c 4 -P 32): $ceiling updates/s"
+applied=$(redis-cli -p "$port" --scan --pattern 'ss:d:*' | wc -l)
+echo "ceiling (redis-benchmark EVALSHA, same script and arguments, -c 4 -P 32): $ceiling updates/s ($applied events applied)"
+[ "$applied" -ge $((n * 9 / 10)) ] || { echo "features: redis-benchmark did not run the script" >&2; exit 1; }
 awk -v a="$ours" -v b="$ceiling" 'BEGIN { if (b > 0) printf "ratio: %.2f\n", a / b; else { print "ratio: n/a"; exit 1 } }'
