@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <jansson.h>
+#include <openssl/sha.h>
 #include "features-internal.h"
 
 #define FD_MIN_WINDOW_MS 60000LL             /* 1 minute */
@@ -645,6 +646,10 @@ ss_feature_defs *ss_feature_defs_parse(const char *text, size_t len, const char 
     }
     json_decref(root);
     p.d->lua = fd_lua_generate(p.d);
+    unsigned char md[SHA_DIGEST_LENGTH];
+    SHA1((const unsigned char *)p.d->lua, strlen(p.d->lua), md);
+    for (int i = 0; i < 6; i++)
+        snprintf(p.d->tag + 2 * i, 3, "%02x", md[i]);
     return p.d;
 }
 
