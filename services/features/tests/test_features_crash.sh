@@ -8,7 +8,7 @@
 cd "$SS_ROOT"
 IO="/usr/bin/python3 services/features/tests/kafka_io.py"
 PY=/usr/bin/python3
-N=3000
+N=6000
 
 ss_start_redis || { not_ok "redis starts"; ss_done; }
 ss_start_kafka 4 || { not_ok "devkafka starts"; ss_done; }
@@ -26,6 +26,7 @@ producer=$!
 # kill it once it has produced part of the stream
 ss_wait_for 60 bash -c "[ \$(find $OFFLINE/features -name '*.avro.tmp' -size +2k | wc -l) -gt 0 ]"
 sleep 0.5
+check "service still running when killed" kill -0 "$SS_PID_features1"
 kill -KILL "$SS_PID_features1"
 wait "$SS_PID_features1" 2>/dev/null
 wait "$producer"
