@@ -48,9 +48,13 @@ PY
 )
 kill -TERM "$SS_PID_drift"; wait "$SS_PID_drift" 2>/dev/null
 
+# --- reference: plain librdkafka consume->produce on the same data (information only)
+plain_rate=$("$TOOL" passthrough --brokers "$KAFKA_BROKERS" --topic features.enriched --to scores \
+  --max "$EVENTS" 2>>"$SS_TMP/plain.log") || plain_rate="?"
 # --- ceiling: the foundation's pass-through on the same topic and data
 ceiling_rate=$(CEILING_EVENTS=$EVENTS . bench/drift/ceiling.sh) || exit 1
 
 echo "drift (decode + ${FEATURES}-feature windows + evaluate): $drift_rate events/s"
-echo "ceiling (kafka consume->produce pass-through): $ceiling_rate events/s"
+echo "plain librdkafka consume->produce (reference): $plain_rate events/s"
+echo "ceiling (libs/common pass-through, tools/passthrough): $ceiling_rate events/s"
 /usr/bin/python3 -c "print(f'ratio: {$drift_rate / $ceiling_rate:.2f}')"
