@@ -106,6 +106,12 @@ check "metrics count scores by version and decision" bash -c \
   "curl -fsS $BASE/metrics | grep -q 'ss_scorer_scores_total{model_version=\"v2\",role=\"PRIMARY\"'"
 check "metrics have the inference histogram" bash -c \
   "curl -fsS $BASE/metrics | grep -q '^ss_scorer_inference_seconds_bucket'"
+shadow_compared() {
+  curl -fsS "$BASE/metrics" | awk '/^ss_scorer_shadow_decisions_total/ {n += $2} END {exit !(n >= 3000)}'
+}
+check "shadow decisions compared with primary for every event" shadow_compared
+check "metrics count reloads" bash -c \
+  "curl -fsS $BASE/metrics | grep -qE '^ss_scorer_model_reloads_total\\{role=\"active\"\\} [4-9]'"
 check "cli list" bash -c "'$SCORER' list | grep -q '^active v2'"
 check "cli rollback" "$SCORER" rollback
 check "rollback reloads v1" ss_wait_for 5 bash -c "[ \"\$(curl -fsS $BASE/v1/models | jq -r .loaded.active)\" = v1 ]"
