@@ -93,9 +93,18 @@ int ss_kafka_conf_from_env(rd_kafka_conf_t *conf, char *err, size_t errlen)
     return 0;
 }
 
+/* librdkafka's own log lines, as JSON lines like ours (syslog levels) */
+static void kafka_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+    ss_log_level l = level <= 3 ? SS_LOG_ERROR : level <= 5 ? SS_LOG_WARN
+                   : level == 6 ? SS_LOG_INFO : SS_LOG_DEBUG;
+    ss_log(l, buf, "client", rd_kafka_name(rk), "facility", fac, NULL);
+}
+
 static int conf_common(rd_kafka_conf_t *conf, const ss_kafka_opts *o, char *err, size_t errlen)
 {
     char v[32];
+    rd_kafka_conf_set_log_cb(conf, kafka_log);
     if (conf_set(conf, "bootstrap.servers", o->brokers ? o->brokers : "localhost:9092", err, errlen))
         return -1;
     if (o->client_id && conf_set(conf, "client.id", o->client_id, err, errlen)) return -1;
