@@ -124,7 +124,7 @@ static int print_args(const ss_feature_defs *d, avro_value_t *event)
     printf("EVALSHA\n%s\n1\n", sha);
     for (size_t i = 0; i < c.argc; i++) {
         if (i == 0)
-            printf("ss:d:bench-__rand_int__\n");
+            printf("ss:d:%s:bench-__rand_int__\n", d->tag);
         else if (i == FD_ARG_EVENT_ID)
             printf("bench-__rand_int__\n");
         else
