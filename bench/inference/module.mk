@@ -1,0 +1,2 @@
+# bench/inference: the C tree evaluator against libxgboost's own predictor.
+inference_LDLIBS += -lxgboost
