@@ -132,4 +132,9 @@ check-format:
 clean:
 	rm -rf build build-san build-fuzz
 
--include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+# dependency files of sources that exist (a moved or deleted source leaves a stale .d behind)
+DEP_SRCS := $(wildcard libs/*/*.c services/*/*.c tools/*/*.c bench/*/*.c)
+DEP_TESTS := $(wildcard libs/*/tests/test_*.c services/*/tests/test_*.c)
+-include $(wildcard $(patsubst %.c,$(BUILD)/obj/%.d,$(DEP_SRCS)) \
+  $(patsubst libs/%.c,$(BUILD)/test/libs/%.d,$(subst /tests/,/,$(filter libs/%,$(DEP_TESTS)))) \
+  $(patsubst services/%.c,$(BUILD)/test/services/%.d,$(subst /tests/,/,$(filter services/%,$(DEP_TESTS)))))
