@@ -390,7 +390,7 @@ static void send_one(run *r)
     r->fraud += lg_is_fraud(&ev);
     r->by_pattern[ev.pattern]++;
     r->drifted += ev.drifted;
-    if (r->o.labels) {
+    if (r->labels) {
         int64_t delay = (int64_t)(r->o.label_delay_s * 1000);
         due_push(r, &ev, r->o.pace ? ss_now_ms() + delay : ev.event_time + delay);
     }
@@ -399,7 +399,7 @@ static void send_one(run *r)
 static size_t backlog(run *r)
 {
     size_t n = r->events->backlog(r->events);
-    if (r->labels != r->events) n += r->labels->backlog(r->labels);
+    if (r->labels && r->labels != r->events) n += r->labels->backlog(r->labels);
     return n;
 }
 

@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# loadgen end to end: JSON lines are schema-valid CardTransaction/Label records,
+# the summary matches the output, a seed names one stream, exactly N invalid
+# events are injected; to Kafka (JSON and Avro), every event and label arrives.
+# timeout: 180
+. "$(dirname "$0")/../../../tests/lib.sh"
+LG="$SS_BIN/loadgen"
+cd "$SS_ROOT"
+
+"$LG" --out "$SS_TMP/a.jsonl" --labels-out "$SS_TMP/a.labels" --events 20000 --invalid 12 \
+  --start-time 1795000000000 --summary "$SS_TMP/a.json" --status-interval 0
+check "loadgen writes JSON lines" test $? -eq 0
+"$LG" --out "$SS_TMP/b.jsonl" --labels-out "$SS_TMP/b.labels" --events 20000 --invalid 12 \
+  --start-time 1795000000000 --summary "$SS_TMP/b.json" --status-interval 0
+check "same seed, same events" cmp -s "$SS_TMP/a.jsonl" "$SS_TMP/b.jsonl"
+check "same seed, same labels" cmp -s "$SS_TMP/a.labels" "$SS_TMP/b.labels"
+"$LG" --seed 7 --out "$SS_TMP/c.jsonl" --events 20000 --start-time 1795000000000 \
+  --summary "$SS_TMP/c.json" --status-interval 0 --no-labels
+check "another seed, other events" bash -c "! cmp -s '$SS_TMP/a.jsonl' '$SS_TMP/c.jsonl'"
+
+# schema validity and summary consistency, checked with python3-avro
+/usr/bin/python3 - "$SS_TMP" <<'PY'
+import json, sys, avro.schema, avro.io
+d = sys.argv[1]
+def plain(s):  # JSON carries timestamp-millis as a long; python3-avro wants datetimes
+    if isinstance(s, dict):
+        return {k: plain(v) for k, v in s.items() if k != "logicalType"}
+    return [plain(x) for x in s] if isinstance(s, list) else s
+def schema(f):
+    return avro.schema.parse(json.dumps(plain(json.load(open(f)))))
+ev_schema = schema("schemas/card_transaction.avsc")
+lb_schema = schema("schemas/label.avsc")
+summary = json.load(open(d + "/a.json"))
+valid, bad, ids = 0, 0, set()
+for line in open(d + "/a.jsonl"):
+    try:
+        e = json.loads(line)
+    except ValueError:
+        bad += 1
+        continue
+    if isinstance(e, dict) and avro.io.validate(ev_schema, e) and e["amount"] >= 0:
+        valid += 1
+        ids.add(e["event_id"])
+    else:
+        bad += 1
+labels, fraud = 0, 0
+for line in open(d + "/a.labels"):
+    l = json.loads(line)
+    assert avro.io.validate(lb_schema, l), l
+    assert l["event_id"] in ids, l
+    assert l["label_time"] - l["event_time"] == 10000
+    labels += 1
+    fraud += l["label"]
+def check(name, cond):
+    print(("ok" if cond else "not ok") + " - " + name)
+check("every valid line is a schema-valid CardTransaction (%d)" % valid, valid == summary["events"] == 20000)
+check("exactly the invalid events asked for (%d)" % bad, bad == summary["invalid"]["total"] == 12)
+check("each kind of invalid event injected", all(summary["invalid"].get(k) == 2 for k in
+      ["malformed", "missing_field", "wrong_type", "bad_enum", "negative_amount", "not_object"]))
+check("one schema-valid label per event", labels == len(ids) == summary["labels"])
+check("label fraud count matches the summary", fraud == summary["labels_fraud"] == summary["fraud"])
+check("fraud rate in 0.5-2 %% (%.4f)" % summary["fraud_rate"], 0.005 <= summary["fraud_rate"] <= 0.02)
+check("every pattern present", all(v > 0 for v in summary["by_pattern"].values()))
+PY
+[ -n "${SS_SKIP_KAFKA:-}" ] && ss_done
+
+# ---- Kafka: every event and label acknowledged and present in the topics
+if [ ! -x "$SS_BIN/devkafka" ] || [ ! -x "$SS_BIN/sskafka" ]; then
+  not_ok "devkafka and sskafka are built"; ss_done
+fi
+ss_start_kafka 4
+for fmt in json avro; do
+  "$LG" --kafka "$KAFKA_BROKERS" --format $fmt --rate 4000 --duration 3 --label-delay 1 \
+    --invalid 4 --invalid-kinds malformed,bad_enum,avro_truncated,avro_unknown_schema \
+    --topic "ingest.$fmt" --labels-topic "labels.$fmt" --summary "$SS_TMP/k.$fmt.json" \
+    --status-interval 0 --id-prefix "k$fmt" >"$SS_TMP/loadgen.$fmt.log" 2>&1
+  check "loadgen to Kafka ($fmt) exits 0" test $? -eq 0
+  n=$(jq '.events + .invalid.total' "$SS_TMP/k.$fmt.json")
+  l=$(jq '.labels' "$SS_TMP/k.$fmt.json")
+  got=$("$SS_BIN/sskafka" count --brokers "$KAFKA_BROKERS" --topic "ingest.$fmt" 2>/dev/null)
+  check "events.ingest holds every event ($fmt: $got of $n)" test "$got" = "$n"
+  got=$("$SS_BIN/sskafka" count --brokers "$KAFKA_BROKERS" --topic "labels.$fmt" 2>/dev/null)
+  check "labels holds every label ($fmt: $got of $l)" test "$got" = "$l"
+done
+ss_done
