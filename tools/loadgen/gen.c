@@ -343,6 +343,24 @@ static void heap_pop(lg_gen *g, pending *out)
 
 /* ------------------------------------------------------------------ legitimate traffic */
 
+static void schedule(lg_gen *g, double t, lg_event *ev, lg_pattern p);
+
+/* A legitimate burst that looks like card testing by its counts: app-store
+ * top-ups, a ride plus tips, a family ordering on one card. */
+static void legit_session(lg_gen *g, double t, int ci, int32_t device)
+{
+    static const int cats[] = {C_DIGITAL, C_TAXI, C_TELECOM, C_RESTAURANT};
+    int n = 2 + rng_int(&g->r, 5);
+    lg_event ev;
+    for (int i = 0; i < n; i++) {
+        int cat = cats[rng_int(&g->r, 4)];
+        t += rng_uniform(&g->r, 1, 25);
+        fill(g, &ev, ci, pick_merchant(g, cat, -1), LG_ECOM, device, g->cards[ci].country);
+        ev.amount = round_cents(rng_lognormal(&g->r, categories[cat].mu - 0.7, 0.6));
+        schedule(g, t, &ev, LG_LEGIT);
+    }
+}
+
 static void make_legit(lg_gen *g, double t, lg_event *ev)
 {
     int is_drifted = drifted(g, t);
@@ -353,19 +371,25 @@ static void make_legit(lg_gen *g, double t, lg_event *ev)
         w[i] = categories[i].weight * (is_drifted ? categories[i].drift_mult : 1.0);
     int cat = rng_weighted(&g->r, w, NCATS);
     lg_channel ch = channel_for(g, cat, c->ecom, is_drifted);
-    int home = c->country, where = home;
+    int home = c->country, where = home, ip_country = home;
     double travel = is_drifted ? 0.08 : 0.03;
-    if (ch != LG_ECOM && rng_unit(&g->r) < travel) where = rng_int(&g->r, NCOUNTRIES);
-    if (ch == LG_ECOM && rng_unit(&g->r) < 0.3) where = -1; /* cross-border online shop */
+    if (rng_unit(&g->r) < travel) { /* abroad: shops there, online from a hotel */
+        where = rng_int(&g->r, NCOUNTRIES);
+        ip_country = where;
+    } else if (ch == LG_ECOM && rng_unit(&g->r) < 0.3) {
+        where = -1; /* cross-border online shop */
+    }
     int mi = pick_merchant(g, cat, where);
     int32_t device = c->device;
-    if (ch == LG_ECOM && rng_unit(&g->r) < 0.02) device = new_device(g); /* a new phone */
-    fill(g, ev, ci, mi, ch, device, home);
+    if (ch == LG_ECOM && rng_unit(&g->r) < (ip_country != home ? 0.3 : 0.02))
+        device = new_device(g); /* a new phone, a hotel computer */
+    fill(g, ev, ci, mi, ch, device, ip_country);
     double amount = rng_lognormal(&g->r, categories[cat].mu, categories[cat].sigma) * c->spend;
-    if (rng_unit(&g->r) < 0.01) amount *= rng_uniform(&g->r, 4, 12); /* a big purchase */
+    if (rng_unit(&g->r) < 0.015) amount *= rng_uniform(&g->r, 4, 15); /* a big purchase */
     if (is_drifted) amount *= 1.6; /* prices and basket sizes moved */
     ev->amount = round_cents(amount);
     ev->pattern = LG_LEGIT;
+    if (ch == LG_ECOM && rng_unit(&g->r) < 0.03) legit_session(g, t, ci, device);
 }
 
 /* ------------------------------------------------------------------ fraud episodes */
@@ -408,6 +432,7 @@ static void account_takeover(lg_gen *g, double t)
     int where = fraud_countries[rng_int(&g->r, NFRAUD_COUNTRIES)];
     if (where == home) where = 11;
     int n = 1 + rng_int(&g->r, 4);
+    double markup = rng_uniform(&g->r, 1.5, 10); /* some take over quietly */
     lg_event ev;
     for (int i = 0; i < n; i++) {
         int cat = cats[rng_int(&g->r, 4)];
@@ -416,7 +441,7 @@ static void account_takeover(lg_gen *g, double t)
             mi = pick_merchant(g, cat, -1);
         fill(g, &ev, ci, mi, LG_ECOM, dev, where);
         double usual = exp(categories[cat].mu) * g->cards[ci].spend;
-        ev.amount = round_cents(usual * rng_uniform(&g->r, 3, 12));
+        ev.amount = round_cents(usual * markup * rng_uniform(&g->r, 0.7, 1.3));
         schedule(g, t, &ev, LG_ACCOUNT_TAKEOVER);
         t += rng_uniform(&g->r, 3, 30);
     }
@@ -433,7 +458,7 @@ static void risky_large(lg_gen *g, double t)
         int cat = cats[rng_int(&g->r, 4)];
         lg_channel ch = cat == C_JEWELRY ? LG_POS : LG_ECOM;
         fill(g, &ev, ci, pick_merchant(g, cat, -1), ch, dev, g->cards[ci].country);
-        ev.amount = round_cents(rng_lognormal(&g->r, log(1800), 0.6));
+        ev.amount = round_cents(rng_lognormal(&g->r, log(900), 0.8));
         schedule(g, t, &ev, LG_RISKY_LARGE);
         t += rng_uniform(&g->r, 10, 60);
     }
