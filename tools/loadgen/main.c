@@ -284,6 +284,7 @@ typedef struct run {
     struct event_base *base;
     lg_gen *gen;
     lg_sink *events, *labels; /* labels may be the same sink */
+    int labels_share_events;  /* labels is a tee whose first sink is events */
     struct event *tick, *status;
     int64_t wall_start_ms, end_time_ms; /* end_time_ms: event-time bound, 0 = none */
     long long planned;        /* expected valid events (for spreading invalid ones) */
@@ -478,6 +479,8 @@ static void write_summary(run *r)
     ss_buf b;
     ss_buf_init(&b);
     double wall = (ss_now_ms() - r->wall_start_ms) / 1000.0;
+    int separate = r->labels && r->labels != r->events && !r->labels_share_events;
+    if (r->labels) r->labels->backlog(r->labels); /* refresh a tee's counters */
     ss_buf_printf(&b, "{\"seed\":%llu,\"events\":%lld,\"fraud\":%lld,\"fraud_rate\":%.5f,",
                   (unsigned long long)r->o.gen.seed, r->sent, r->fraud,
                   r->sent ? (double)r->fraud / r->sent : 0.0);
@@ -500,10 +503,8 @@ static void write_summary(run *r)
                   "\"send_errors\":%lld,\"interrupted\":%s}\n",
                   (long long)r->first_time, (long long)r->last_time, wall,
                   wall > 0 ? r->sent / wall : 0.0, r->events->name,
-                  (unsigned long long)(r->events->acked +
-                                       (r->labels && r->labels != r->events ? r->labels->acked : 0)),
-                  (unsigned long long)(r->events->failed +
-                                       (r->labels && r->labels != r->events ? r->labels->failed : 0)),
+                  (unsigned long long)(r->events->acked + (separate ? r->labels->acked : 0)),
+                  (unsigned long long)(r->events->failed + (separate ? r->labels->failed : 0)),
                   r->send_errors, r->interrupted ? "true" : "false");
     FILE *f = r->o.summary_path ? fopen(r->o.summary_path, "w") : stderr;
     if (!f) {
@@ -519,6 +520,27 @@ static void write_summary(run *r)
 
 /* ------------------------------------------------------------------ main */
 
+/* Labels also go to --labels-out when it accompanies Kafka or gateway output. */
+static int open_label_sink(run *r, lg_kafka_opts *ko, char *err, size_t errlen)
+{
+    options *o = &r->o;
+    lg_sink *k = NULL, *f = NULL;
+    if (!o->labels) return 0;
+    if (o->kafka || o->labels_kafka) {
+        ko->brokers = o->kafka ? o->kafka : o->labels_kafka;
+        if (o->kafka) k = r->events; /* events and labels share the producer */
+        else if (!(k = lg_sink_kafka_new(r->base, ko, err, errlen))) return -1;
+    }
+    if (o->labels_out && !(f = lg_sink_file_new(NULL, o->labels_out, err, errlen))) return -1;
+    if (k && f) {
+        r->labels = lg_sink_tee_new(k, f, k != r->events);
+        r->labels_share_events = k == r->events;
+    } else {
+        r->labels = k ? k : f;
+    }
+    return 0;
+}
+
 static int open_sinks(run *r)
 {
     options *o = &r->o;
@@ -528,23 +550,15 @@ static int open_sinks(run *r)
                         .schema_dir = o->schema_dir, .registry_url = o->registry_url};
     if (o->out) {
         r->events = lg_sink_file_new(o->out, o->labels ? o->labels_out : NULL, err, sizeof err);
-        r->labels = o->labels && o->labels_out ? r->events : NULL;
-    } else if (o->kafka) {
-        r->events = lg_sink_kafka_new(r->base, &ko, err, sizeof err);
-        r->labels = o->labels ? r->events : NULL;
+        if (r->events) r->labels = o->labels && o->labels_out ? r->events : NULL;
     } else {
-        r->events = lg_sink_http_new(r->base, o->gateway, o->api_key, err, sizeof err);
-        if (r->events && o->labels && (o->labels_kafka || o->labels_out)) {
-            if (o->labels_kafka) {
-                ko.brokers = o->labels_kafka;
-                r->labels = lg_sink_kafka_new(r->base, &ko, err, sizeof err);
-            } else {
-                r->labels = lg_sink_file_new(NULL, o->labels_out, err, sizeof err);
-            }
-            if (!r->labels) {
-                fprintf(stderr, "loadgen: %s\n", err);
-                return -1;
-            }
+        if (o->kafka)
+            r->events = lg_sink_kafka_new(r->base, &ko, err, sizeof err);
+        else
+            r->events = lg_sink_http_new(r->base, o->gateway, o->api_key, err, sizeof err);
+        if (r->events && open_label_sink(r, &ko, err, sizeof err) != 0) {
+            r->events->free(r->events);
+            r->events = NULL;
         }
     }
     if (!r->events) {

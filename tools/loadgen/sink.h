@@ -36,6 +36,11 @@ struct lg_sink {
 lg_sink *lg_sink_file_new(const char *events_path, const char *labels_path, char *err,
                           size_t errlen);
 
+/** Labels (or events) to both sinks, e.g. Kafka plus a file kept for
+ * training. Takes ownership of b, and of a when owns_a. Counters are a's
+ * (refreshed by backlog()). */
+lg_sink *lg_sink_tee_new(lg_sink *a, lg_sink *b, int owns_a);
+
 typedef struct lg_kafka_opts {
     const char *brokers;
     const char *topic_events;  /* events.ingest */

@@ -90,3 +90,59 @@ err:
     file_free(&s->base);
     return NULL;
 }
+
+/* ------------------------------------------------------------------ tee */
+
+typedef struct tee_sink {
+    lg_sink base;
+    lg_sink *a, *b;
+    int owns_a;
+} tee_sink;
+
+static int tee_event(lg_sink *sk, const lg_event *ev, const char *json, size_t len, int bad)
+{
+    tee_sink *s = (tee_sink *)sk;
+    int rc = s->a->event(s->a, ev, json, len, bad);
+    return s->b->event(s->b, ev, json, len, bad) | rc;
+}
+
+static int tee_label(lg_sink *sk, const lg_event *ev, int64_t label_time)
+{
+    tee_sink *s = (tee_sink *)sk;
+    int rc = s->a->label(s->a, ev, label_time);
+    return s->b->label(s->b, ev, label_time) | rc;
+}
+
+static size_t tee_backlog(lg_sink *sk)
+{
+    tee_sink *s = (tee_sink *)sk;
+    s->base.acked = s->a->acked;
+    s->base.failed = s->a->failed + s->b->failed;
+    return s->a->backlog(s->a) + s->b->backlog(s->b);
+}
+
+static int tee_flush(lg_sink *sk, int timeout_ms)
+{
+    tee_sink *s = (tee_sink *)sk;
+    int rc = s->a->flush(s->a, timeout_ms);
+    return s->b->flush(s->b, timeout_ms) | rc;
+}
+
+static void tee_free(lg_sink *sk)
+{
+    tee_sink *s = (tee_sink *)sk;
+    if (s->owns_a) s->a->free(s->a);
+    s->b->free(s->b);
+    ss_free(s);
+}
+
+lg_sink *lg_sink_tee_new(lg_sink *a, lg_sink *b, int owns_a)
+{
+    tee_sink *s = ss_calloc(1, sizeof *s);
+    s->base = (lg_sink){.name = a->name, .event = tee_event, .label = tee_label,
+                        .backlog = tee_backlog, .flush = tee_flush, .free = tee_free};
+    s->a = a;
+    s->b = b;
+    s->owns_a = owns_a;
+    return &s->base;
+}
