@@ -65,11 +65,21 @@ def files_under(paths, exts):
 
 
 def read_avro(path):
+    """Records of one container file. A file the features service is still
+    appending to may end in a partial block: keep what precedes it."""
     with open(path, "rb") as f:
-        reader = avro.datafile.DataFileReader(f, avro.io.DatumReader())
+        try:
+            reader = avro.datafile.DataFileReader(f, avro.io.DatumReader())
+        except Exception as e:  # noqa: BLE001 - python3-avro raises assorted types
+            log("skipping %s: %s" % (path, e))
+            return
+        n = 0
         try:
             for rec in reader:
+                n += 1
                 yield rec
+        except Exception as e:  # noqa: BLE001
+            log("%s: stopped after %d records at a partial block (%s)" % (path, n, type(e).__name__))
         finally:
             reader.close()
 
@@ -273,6 +283,8 @@ def parse_args(argv):
     ap.add_argument("--top-reasons", type=int, default=3, help="reasons per decision (default 3)")
     ap.add_argument("--min-auc", type=float, default=0.0, help="fail (exit 3) below this held-out AUC")
     ap.add_argument("--promote", action="store_true", help="make the new version active")
+    ap.add_argument("--promote-only", metavar="VERSION",
+                    help="train nothing: make an existing VERSION active (rollback: promote the old one)")
     ap.add_argument("--redis-url", default=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379"),
                     help="registry for --promote (env REDIS_URL)")
     ap.add_argument("--report", help="also write the metrics as JSON to this file")
@@ -281,6 +293,12 @@ def parse_args(argv):
 
 def main(argv):
     args = parse_args(argv)
+    if args.promote_only:
+        if not os.path.exists(os.path.join(args.model_store, args.name, args.promote_only, "bundle.json")):
+            sys.exit("train: cannot promote %s: no bundle.json under %s" % (
+                args.promote_only, os.path.join(args.model_store, args.name, args.promote_only)))
+        promote(args, args.promote_only)
+        return 0
     vectors = load_vectors(args.offline)
     labels = load_labels(args.labels or args.offline)
 

@@ -1,0 +1,228 @@
+#!/usr/bin/env bash
+# streamscore demo: the whole stack on this machine, fed by the load generator.
+#
+#   tools/demo/demo.sh [--duration S] [--rate EV/S] [--drift] [--seed N] [--invalid N]
+#                      [--no-retrain] [--run-dir DIR] [--partitions N] [--label-delay S]
+#
+# Starts devkafka (the embedded, in-memory Kafka: dev only), a redis-server, the
+# five services (ingest, features, scorer, drift, gateway) and loadgen on free
+# ports, promotes the committed starter model, prints a live status line every
+# few seconds, and stops everything cleanly on Ctrl-C. With --duration the run
+# is bounded: the pipeline drains and a summary (also run/<ts>/summary.json) is
+# printed; the exit status says whether every event was accounted for.
+# With --drift the traffic shifts half-way; a drift ALERT triggers retraining
+# (tools/train/retrain-watch) and the scorer hot-reloads the promoted model.
+# Logs: run/<timestamp>/logs/*.log.
+set -u
+cd "$(dirname "$0")/../.."
+ROOT=$PWD
+BUILD=${BUILD:-build}
+case "$BUILD" in /*) BIN=$BUILD/bin ;; *) BIN=$ROOT/$BUILD/bin ;; esac
+PY=/usr/bin/python3
+
+DURATION=0 RATE=1000 DRIFT=0 SEED=42 INVALID=10 RETRAIN=1 PARTITIONS=4 LABEL_DELAY=5
+RUN=""
+STATUS_EVERY=${DEMO_STATUS_INTERVAL:-3}
+usage() { sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; }
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --duration) DURATION=$2; shift ;;
+    --rate) RATE=$2; shift ;;
+    --drift) DRIFT=1 ;;
+    --seed) SEED=$2; shift ;;
+    --invalid) INVALID=$2; shift ;;
+    --no-retrain) RETRAIN=0 ;;
+    --run-dir) RUN=$2; shift ;;
+    --partitions) PARTITIONS=$2; shift ;;
+    --label-delay) LABEL_DELAY=$2; shift ;;
+    -h|--help) usage; exit 0 ;;
+    *) echo "demo: unknown option $1 (see --help)" >&2; exit 2 ;;
+  esac
+  shift
+done
+[ "$DURATION" = 0 ] && INVALID=0  # invalid events are spread over a bounded run
+
+RUN=${RUN:-run/$(date -u +%Y%m%dT%H%M%SZ)}
+mkdir -p "$RUN/logs" "$RUN/offline"
+RUN=$(cd "$RUN" && pwd)
+LOGS=$RUN/logs
+
+# ---------------------------------------------------------------- processes
+declare -A PID=()
+ORDER=()
+start() {  # start NAME command...: background, logs in $LOGS/NAME.log
+  local name=$1; shift
+  "$@" >"$LOGS/$name.log" 2>&1 &
+  PID[$name]=$!
+  ORDER+=("$name")
+}
+alive() { [ -n "${PID[$1]:-}" ] && kill -0 "${PID[$1]}" 2>/dev/null; }
+stop_one() {  # SIGTERM, wait up to 20 s for the drain, then SIGKILL
+  local name=$1 pid=${PID[$1]:-}
+  [ -z "$pid" ] && return 0
+  kill -TERM "$pid" 2>/dev/null
+  for _ in $(seq 200); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  if kill -0 "$pid" 2>/dev/null; then
+    echo "demo: $name did not stop in 20 s, killing it" >&2
+    kill -KILL "$pid" 2>/dev/null
+  fi
+  wait "$pid" 2>/dev/null
+  unset "PID[$name]"
+}
+STOPPED=0
+stop_all() {
+  [ $STOPPED = 1 ] && return
+  STOPPED=1
+  # producers first, then the pipeline in flow order, infrastructure last
+  local n
+  for n in retrain loadgen gateway ingest features scorer drift devkafka redis; do stop_one "$n"; done
+}
+INTERRUPTED=0
+trap 'INTERRUPTED=1' INT TERM
+trap 'stop_all' EXIT
+
+free_port() { $PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_for() {  # wait_for SECONDS NAME command...
+  local limit=$1 name=$2; shift 2
+  local end=$((SECONDS + limit))
+  while [ $SECONDS -lt $end ]; do
+    "$@" >/dev/null 2>&1 && return 0
+    alive "$name" || { echo "demo: $name exited; last lines of $LOGS/$name.log:" >&2; tail -n 20 "$LOGS/$name.log" >&2; return 1; }
+    [ $INTERRUPTED = 1 ] && return 1
+    sleep 0.2
+  done
+  echo "demo: $name not ready after ${limit}s (see $LOGS/$name.log)" >&2
+  return 1
+}
+ready() { curl -fsS -o /dev/null --max-time 2 "$1/readyz"; }
+
+for b in devkafka sskafka loadgen streamscore-ingest streamscore-features streamscore-scorer \
+         streamscore-drift streamscore-gateway; do
+  [ -x "$BIN/$b" ] || { echo "demo: $BIN/$b is missing: run make first" >&2; exit 1; }
+done
+command -v redis-server >/dev/null || { echo "demo: redis-server missing: run scripts/deps.sh" >&2; exit 1; }
+
+# ---------------------------------------------------------------- infrastructure
+echo "demo: run directory $RUN"
+REDIS_PORT=$(free_port)
+start redis redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no --dir "$RUN"
+start devkafka "$BIN/devkafka" --brokers 1 --partitions "$PARTITIONS" --bootstrap-file "$RUN/bootstrap"
+wait_for 15 redis redis-cli -p "$REDIS_PORT" ping || exit 1
+wait_for 20 devkafka test -s "$RUN/bootstrap" || exit 1
+
+export KAFKA_BROKERS=$(cat "$RUN/bootstrap")
+export REDIS_URL="redis://127.0.0.1:$REDIS_PORT"
+export SCHEMA_DIR=$ROOT/schemas
+export MODEL_STORE=$ROOT/models MODEL_NAME=card-fraud
+export OFFLINE_DIR=$RUN/offline
+export LOG_LEVEL=${LOG_LEVEL:-info}
+[ -z "${FEATURES_FILE:-}" ] && for f in features/card_fraud.json features/card_fraud.def; do
+  [ -f "$f" ] && export FEATURES_FILE=$ROOT/$f && break
+done
+
+# the starter model: the newest committed version
+STARTER=$(ls -1 "$MODEL_STORE/$MODEL_NAME" 2>/dev/null | grep -v '\.tmp$' | sort -V | tail -n 1)
+if [ -z "$STARTER" ]; then
+  echo "demo: no model bundle under $MODEL_STORE/$MODEL_NAME" >&2; exit 1
+fi
+"$BIN/streamscore-scorer" promote "$STARTER" >"$LOGS/promote.log" 2>&1 \
+  || { echo "demo: cannot promote $STARTER:" >&2; cat "$LOGS/promote.log" >&2; exit 1; }
+
+# ---------------------------------------------------------------- services
+P_INGEST=$(free_port) P_FEATURES=$(free_port) P_SCORER=$(free_port) P_DRIFT=$(free_port) P_GATEWAY=$(free_port)
+API_KEY=${STREAMSCORE_API_KEY:-demo-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')}
+KEY_SHA=$(printf '%s' "$API_KEY" | sha256sum | cut -d' ' -f1)
+printf '%s produce,score,read,admin demo\n' "$KEY_SHA" >"$RUN/api-keys"
+chmod 600 "$RUN/api-keys"
+
+HTTP_PORT=$P_INGEST start ingest "$BIN/streamscore-ingest"
+HTTP_PORT=$P_FEATURES start features "$BIN/streamscore-features"
+HTTP_PORT=$P_SCORER start scorer "$BIN/streamscore-scorer"
+HTTP_PORT=$P_DRIFT DRIFT_WINDOW=${DRIFT_WINDOW:-10s} start drift "$BIN/streamscore-drift"
+HTTP_PORT=$P_GATEWAY API_KEYS_FILE=$RUN/api-keys SCORER_URL=http://127.0.0.1:$P_SCORER \
+  DRIFT_URL=http://127.0.0.1:$P_DRIFT start gateway "$BIN/streamscore-gateway"
+for s in ingest:$P_INGEST features:$P_FEATURES scorer:$P_SCORER drift:$P_DRIFT gateway:$P_GATEWAY; do
+  wait_for 30 "${s%%:*}" ready "http://127.0.0.1:${s#*:}" || exit 1
+done
+GW=http://127.0.0.1:$P_GATEWAY
+
+cat >"$RUN/endpoints.env" <<EOF
+KAFKA_BROKERS=$KAFKA_BROKERS
+REDIS_URL=$REDIS_URL
+INGEST_URL=http://127.0.0.1:$P_INGEST
+FEATURES_URL=http://127.0.0.1:$P_FEATURES
+SCORER_URL=http://127.0.0.1:$P_SCORER
+DRIFT_URL=http://127.0.0.1:$P_DRIFT
+GATEWAY_URL=$GW
+EOF
+
+cat <<EOF
+
+streamscore is running (model $MODEL_NAME/$STARTER).
+  gateway  $GW          API key: $API_KEY
+  Kafka    $KAFKA_BROKERS (devkafka, in memory)   Redis $REDIS_URL
+  logs     $LOGS/
+
+Try it (another terminal):
+  K=$API_KEY
+  curl -s -H "Authorization: Bearer \$K" -H 'Content-Type: application/json' $GW/v1/events \\
+    -d '{"event_id":"try-1","event_time":'\$(date +%s000)',"card_id":"c0000042","merchant_id":"m000007","amount":129.5,"currency":"EUR","merchant_category":"5732","merchant_country":"DE","card_country":"DE","channel":"ECOM","device_id":"d0000042"}'
+  curl -s -H "Authorization: Bearer \$K" -H 'Content-Type: application/json' $GW/v1/score \\
+    -d '{"event_id":"try-2","event_time":'\$(date +%s000)',"card_id":"c0000042","merchant_id":"m000007","amount":2500,"currency":"EUR","merchant_category":"6051","merchant_country":"NG","card_country":"DE","channel":"ECOM","device_id":"d9999999"}'
+  curl -s -H "Authorization: Bearer \$K" $GW/v1/features/card/c0000042
+  curl -s -H "Authorization: Bearer \$K" $GW/v1/models
+  curl -s -H "Authorization: Bearer \$K" $GW/v1/drift
+  curl -s http://127.0.0.1:$P_SCORER/metrics | grep ^ss_scorer
+
+EOF
+
+# ---------------------------------------------------------------- traffic
+LG_ARGS=(--kafka "$KAFKA_BROKERS" --rate "$RATE" --seed "$SEED" --label-delay "$LABEL_DELAY"
+         --labels-out "$RUN/labels.jsonl" --summary "$RUN/loadgen-summary.json" --status-interval 10
+         --id-prefix "demo$SEED")
+[ "$DURATION" != 0 ] && LG_ARGS+=(--duration "$DURATION" --invalid "$INVALID"
+  --invalid-kinds malformed,missing_field,wrong_type,bad_enum,negative_amount,not_object)
+[ "$DRIFT" = 1 ] && LG_ARGS+=(--drift)
+start loadgen "$BIN/loadgen" "${LG_ARGS[@]}"
+if [ "$RETRAIN" = 1 ]; then
+  start retrain "$ROOT/tools/train/retrain-watch" --drift-url "http://127.0.0.1:$P_DRIFT" \
+    --offline "$OFFLINE_DIR" --labels "$RUN/labels.jsonl" --model-store "$MODEL_STORE" --name "$MODEL_NAME"
+fi
+
+STATUS=("$PY" "$ROOT/tools/demo/status.py" --state "$RUN/status.state" --brokers "$KAFKA_BROKERS"
+        --sskafka "$BIN/sskafka" --ingest "http://127.0.0.1:$P_INGEST" --features "http://127.0.0.1:$P_FEATURES"
+        --scorer "http://127.0.0.1:$P_SCORER" --drift "http://127.0.0.1:$P_DRIFT" --gateway "$GW"
+        --loadgen-log "$LOGS/loadgen.log" --retrain-log "$LOGS/retrain.log")
+T0=$SECONDS
+while [ $INTERRUPTED = 0 ] && alive loadgen; do
+  sleep "$STATUS_EVERY" & wait $! 2>/dev/null
+  [ $INTERRUPTED = 1 ] && break
+  "${STATUS[@]}" --elapsed $((SECONDS - T0)) | tee -a "$LOGS/status.log"
+  for s in ingest features scorer drift gateway; do
+    alive "$s" || { echo "demo: $s exited unexpectedly; see $LOGS/$s.log" >&2; tail -n 20 "$LOGS/$s.log" >&2; exit 1; }
+  done
+done
+
+if [ $INTERRUPTED = 1 ]; then
+  echo; echo "demo: stopping (Ctrl-C)..."
+  stop_one loadgen
+  "${STATUS[@]}" --elapsed $((SECONDS - T0)) --summary "$RUN/summary.json" --loadgen-summary "$RUN/loadgen-summary.json"
+  stop_all
+  echo "demo: stopped; logs in $LOGS"
+  exit 0
+fi
+
+# bounded run: loadgen finished; let the pipeline drain, then account for every event
+wait "${PID[loadgen]}"; LG_RC=$?
+unset "PID[loadgen]"
+[ $LG_RC -ne 0 ] && echo "demo: loadgen exited with $LG_RC (see $LOGS/loadgen.log)" >&2
+echo "demo: traffic done, waiting for the pipeline to drain..."
+"${STATUS[@]}" --elapsed $((SECONDS - T0)) --wait-drained 90 --loadgen-summary "$RUN/loadgen-summary.json" \
+  | tee -a "$LOGS/status.log"
+sleep "${DRIFT_SETTLE:-12}"  # one more drift window closes over the tail of the traffic
+"${STATUS[@]}" --elapsed $((SECONDS - T0)) --summary "$RUN/summary.json" --loadgen-summary "$RUN/loadgen-summary.json"
+RC=$?
+stop_all
+echo "demo: summary in $RUN/summary.json, logs in $LOGS"
+[ $LG_RC -eq 0 ] && exit $RC
+exit 1

@@ -1,0 +1,106 @@
+#!/usr/bin/python3
+"""Retraining loop: watch the drift service and retrain when it alerts.
+
+Polls the drift service (GET <drift-url>/v1/drift, falling back to its
+/metrics); when ALERT holds for --confirm consecutive polls, runs the training
+tool on the offline store and labels with --promote, so the scorers hot-reload
+the new version. A cooldown keeps one alert from retraining in a loop, and
+--max-runs bounds it (the demo retrains once).
+
+    tools/train/retrain-watch --drift-url http://127.0.0.1:8084 \\
+        --offline run/.../offline --labels run/.../labels.jsonl
+
+Cron alternative: run tools/train/train --promote on a schedule.
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+
+def log(msg):
+    print(time.strftime("%H:%M:%S ") + msg, flush=True)
+
+
+def alerting(url):
+    """True when the latest drift results contain an ALERT."""
+    def walk(x):
+        if isinstance(x, dict):
+            return x.get("status") == "ALERT" or any(walk(v) for v in x.values())
+        if isinstance(x, list):
+            return any(walk(v) for v in x)
+        return False
+    try:
+        with urllib.request.urlopen(url + "/v1/drift", timeout=3) as r:
+            return walk(json.loads(r.read().decode()))
+    except (OSError, ValueError):
+        pass
+    try:  # metrics: a drift status gauge, 2 = ALERT
+        with urllib.request.urlopen(url + "/metrics", timeout=3) as r:
+            for line in r.read().decode().splitlines():
+                if not line.startswith("#") and "status" in line.split("{")[0] and line.split()[-1] in ("2", "2.0"):
+                    return True
+    except (OSError, ValueError):
+        pass
+    return False
+
+
+def main():
+    ap = argparse.ArgumentParser(prog="retrain-watch", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--drift-url", default=os.environ.get("DRIFT_URL", "http://127.0.0.1:8084"))
+    ap.add_argument("--offline", default=os.environ.get("OFFLINE_DIR", "offline"))
+    ap.add_argument("--labels", nargs="+", help="label files (default: the offline store)")
+    ap.add_argument("--model-store", default=os.environ.get("MODEL_STORE", "models"))
+    ap.add_argument("--name", default=os.environ.get("MODEL_NAME", "card-fraud"))
+    ap.add_argument("--interval", type=float, default=2.0, help="poll interval, seconds (2)")
+    ap.add_argument("--confirm", type=int, default=2, help="consecutive ALERT polls before training (2)")
+    ap.add_argument("--cooldown", type=float, default=300, help="seconds between trainings (300)")
+    ap.add_argument("--max-runs", type=int, default=1, help="trainings before exiting, 0 = no limit (1)")
+    ap.add_argument("--min-auc", type=float, default=0.7, help="do not promote below this AUC (0.7)")
+    args = ap.parse_args()
+
+    train = os.path.join(os.path.dirname(os.path.abspath(__file__)), "train")
+    streak, last, runs = 0, 0.0, 0
+    log("watching %s for drift alerts" % args.drift_url)
+    while True:
+        streak = streak + 1 if alerting(args.drift_url) else 0
+        if streak >= args.confirm and time.time() - last >= args.cooldown:
+            log("retraining: drift ALERT for %d polls" % streak)
+            cmd = [train, "--offline", args.offline, "--model-store", args.model_store,
+                   "--name", args.name, "--min-auc", str(args.min_auc)]
+            if args.labels:
+                cmd += ["--labels"] + args.labels
+            # train first; promote only a model that clears the floor
+            report = os.path.join(tempfile.gettempdir(), "retrain-%d.json" % os.getpid())
+            r = subprocess.run(cmd + ["--report", report], capture_output=True, text=True)
+            sys.stdout.write(r.stderr + r.stdout)
+            last, streak, runs = time.time(), 0, runs + 1
+            if r.returncode == 0:
+                try:
+                    with open(report) as f:
+                        version = json.load(f)["version"]
+                    os.unlink(report)
+                except (OSError, ValueError, KeyError):
+                    version = None
+                if version:
+                    p = subprocess.run([train, "--promote-only", version, "--model-store", args.model_store,
+                                        "--name", args.name], capture_output=True, text=True)
+                    sys.stdout.write(p.stderr)
+                    log(("promoted %s" % version) if p.returncode == 0 else "promotion of %s failed" % version)
+            else:
+                log("training failed (exit %d); keeping the active model" % r.returncode)
+            if args.max_runs and runs >= args.max_runs:
+                return 0
+        time.sleep(args.interval)
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        sys.exit(0)
