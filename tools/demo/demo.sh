@@ -113,18 +113,21 @@ wait_for 20 devkafka test -s "$RUN/bootstrap" || exit 1
 export KAFKA_BROKERS=$(cat "$RUN/bootstrap")
 export REDIS_URL="redis://127.0.0.1:$REDIS_PORT"
 export SCHEMA_DIR=$ROOT/schemas
-export MODEL_STORE=$ROOT/models MODEL_NAME=card-fraud
+export MODEL_NAME=card-fraud
+export MODEL_STORE=$RUN/models  # retrained versions land in the run, not in the repository
 export OFFLINE_DIR=$RUN/offline
 export LOG_LEVEL=${LOG_LEVEL:-info}
 [ -z "${FEATURES_FILE:-}" ] && for f in features/card_fraud.json features/card_fraud.def; do
   [ -f "$f" ] && export FEATURES_FILE=$ROOT/$f && break
 done
 
-# the starter model: the newest committed version
-STARTER=$(ls -1 "$MODEL_STORE/$MODEL_NAME" 2>/dev/null | grep -v '\.tmp$' | sort -V | tail -n 1)
+# the starter model: the newest committed version, copied into the run's store
+STARTER=$(ls -1 "$ROOT/models/$MODEL_NAME" 2>/dev/null | grep -v '\.tmp$' | sort -V | tail -n 1)
 if [ -z "$STARTER" ]; then
-  echo "demo: no model bundle under $MODEL_STORE/$MODEL_NAME" >&2; exit 1
+  echo "demo: no model bundle under models/$MODEL_NAME" >&2; exit 1
 fi
+mkdir -p "$MODEL_STORE/$MODEL_NAME"
+cp -r "$ROOT/models/$MODEL_NAME/$STARTER" "$MODEL_STORE/$MODEL_NAME/"
 "$BIN/streamscore-scorer" promote "$STARTER" >"$LOGS/promote.log" 2>&1 \
   || { echo "demo: cannot promote $STARTER:" >&2; cat "$LOGS/promote.log" >&2; exit 1; }
 

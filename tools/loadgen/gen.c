@@ -357,6 +357,7 @@ static void legit_session(lg_gen *g, double t, int ci, int32_t device)
         t += rng_uniform(&g->r, 1, 25);
         fill(g, &ev, ci, pick_merchant(g, cat, -1), LG_ECOM, device, g->cards[ci].country);
         ev.amount = round_cents(rng_lognormal(&g->r, categories[cat].mu - 0.7, 0.6));
+        ev.declined = rng_unit(&g->r) < 0.02;
         schedule(g, t, &ev, LG_LEGIT);
     }
 }
@@ -388,6 +389,7 @@ static void make_legit(lg_gen *g, double t, lg_event *ev)
     if (rng_unit(&g->r) < 0.015) amount *= rng_uniform(&g->r, 4, 15); /* a big purchase */
     if (is_drifted) amount *= 1.6; /* prices and basket sizes moved */
     ev->amount = round_cents(amount);
+    ev->declined = rng_unit(&g->r) < 0.02; /* insufficient funds, a mistyped CVV */
     ev->pattern = LG_LEGIT;
     if (ch == LG_ECOM && rng_unit(&g->r) < 0.03) legit_session(g, t, ci, device);
 }
@@ -396,6 +398,9 @@ static void make_legit(lg_gen *g, double t, lg_event *ev)
 
 static void schedule(lg_gen *g, double t, lg_event *ev, lg_pattern p)
 {
+    /* issuers decline much of what fraudsters try, card tests most of all */
+    static const double decline_rate[LG_NPATTERNS] = {0, 0.55, 0.12, 0.2, 0.1};
+    if (p != LG_LEGIT) ev->declined = rng_unit(&g->r) < decline_rate[p];
     ev->pattern = p;
     heap_push(g, t, ev);
 }
@@ -679,9 +684,10 @@ void lg_event_json(const lg_event *ev, ss_buf *out)
     ss_buf_printf(out,
                   "\"amount\":%.2f,\"currency\":\"%s\",\"merchant_category\":\"%s\","
                   "\"merchant_country\":\"%s\",\"card_country\":\"%s\",\"channel\":\"%s\","
-                  "\"auth_result\":null,\"latitude\":%.4f,\"longitude\":%.4f,",
+                  "\"auth_result\":\"%s\",\"latitude\":%.4f,\"longitude\":%.4f,",
                   ev->amount, ev->currency, ev->mcc, ev->merchant_country, ev->card_country,
-                  lg_channel_name(ev->channel), ev->latitude, ev->longitude);
+                  lg_channel_name(ev->channel), ev->declined ? "DECLINED" : "APPROVED",
+                  ev->latitude, ev->longitude);
     if (ev->ip_address[0])
         ss_buf_printf(out, "\"ip_address\":\"%s\"}", ev->ip_address);
     else

@@ -63,6 +63,7 @@ typedef struct lg_event {
     const char *merchant_country;
     const char *card_country;
     lg_channel channel;
+    int declined;       /* issuer authorisation result: 1 = DECLINED, 0 = APPROVED */
     double latitude, longitude;
     char ip_address[20]; /* "" = null */
     lg_pattern pattern;  /* LG_LEGIT or the fraud pattern that produced it */
