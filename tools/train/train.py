@@ -223,11 +223,16 @@ def next_version(store, name):
     return "%s.%d" % (day, n + 1)
 
 
+# Same pointer update as libs/model's registry (docs/model-bundle.md), for
+# hosts without the scorer binary; it does not validate the bundle.
 PROMOTE_LUA = """
 local old = redis.call('GET', KEYS[1])
-if old and old ~= ARGV[1] then redis.call('LPUSH', KEYS[2], old) end
+if old and old ~= ARGV[1] then
+  redis.call('LPUSH', KEYS[2], old)
+  redis.call('LTRIM', KEYS[2], 0, 99)
+end
 redis.call('SET', KEYS[1], ARGV[1])
-redis.call('PUBLISH', KEYS[3], ARGV[1])
+redis.call('PUBLISH', KEYS[3], 'active ' .. ARGV[1])
 return old
 """
 
