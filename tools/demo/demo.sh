@@ -47,29 +47,7 @@ mkdir -p "$RUN/logs" "$RUN/offline"
 RUN=$(cd "$RUN" && pwd)
 LOGS=$RUN/logs
 
-# ---------------------------------------------------------------- processes
-declare -A PID=()
-ORDER=()
-start() {  # start NAME command...: background, logs in $LOGS/NAME.log
-  local name=$1; shift
-  "$@" >"$LOGS/$name.log" 2>&1 &
-  PID[$name]=$!
-  ORDER+=("$name")
-}
-alive() { [ -n "${PID[$1]:-}" ] && kill -0 "${PID[$1]}" 2>/dev/null; }
-stop_one() {  # SIGTERM, wait up to 20 s for the drain, then SIGKILL
-  local name=$1 pid=${PID[$1]:-}
-  [ -z "$pid" ] && return 0
-  kill -TERM "$pid" 2>/dev/null
-  for _ in $(seq 200); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  if kill -0 "$pid" 2>/dev/null; then
-    echo "demo: $name did not stop in 20 s, killing it" >&2
-    kill -KILL "$pid" 2>/dev/null
-  fi
-  wait "$pid" 2>/dev/null
-  unset "PID[$name]"
-}
-STOPPED=0
+. "$ROOT/tools/demo/lib.sh"
 stop_all() {
   [ $STOPPED = 1 ] && return
   STOPPED=1
@@ -77,24 +55,8 @@ stop_all() {
   local n
   for n in retrain loadgen gateway ingest features scorer drift devkafka redis; do stop_one "$n"; done
 }
-INTERRUPTED=0
 trap 'INTERRUPTED=1' INT TERM
 trap 'stop_all' EXIT
-
-free_port() { $PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_for() {  # wait_for SECONDS NAME command...
-  local limit=$1 name=$2; shift 2
-  local end=$((SECONDS + limit))
-  while [ $SECONDS -lt $end ]; do
-    "$@" >/dev/null 2>&1 && return 0
-    alive "$name" || { echo "demo: $name exited; last lines of $LOGS/$name.log:" >&2; tail -n 20 "$LOGS/$name.log" >&2; return 1; }
-    [ $INTERRUPTED = 1 ] && return 1
-    sleep 0.2
-  done
-  echo "demo: $name not ready after ${limit}s (see $LOGS/$name.log)" >&2
-  return 1
-}
-ready() { curl -fsS -o /dev/null --max-time 2 "$1/readyz"; }
 
 for b in devkafka sskafka loadgen streamscore-ingest streamscore-features streamscore-scorer \
          streamscore-drift streamscore-gateway; do
@@ -104,22 +66,13 @@ command -v redis-server >/dev/null || { echo "demo: redis-server missing: run sc
 
 # ---------------------------------------------------------------- infrastructure
 echo "demo: run directory $RUN"
-REDIS_PORT=$(free_port)
-start redis redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no --dir "$RUN"
-start devkafka "$BIN/devkafka" --brokers 1 --partitions "$PARTITIONS" --bootstrap-file "$RUN/bootstrap"
-wait_for 15 redis redis-cli -p "$REDIS_PORT" ping || exit 1
-wait_for 20 devkafka test -s "$RUN/bootstrap" || exit 1
-
-export KAFKA_BROKERS=$(cat "$RUN/bootstrap")
-export REDIS_URL="redis://127.0.0.1:$REDIS_PORT"
+start_infra "$PARTITIONS" || exit 1
 export SCHEMA_DIR=$ROOT/schemas
 export MODEL_NAME=card-fraud
 export MODEL_STORE=$RUN/models  # retrained versions land in the run, not in the repository
 export OFFLINE_DIR=$RUN/offline
 export LOG_LEVEL=${LOG_LEVEL:-info}
-[ -z "${FEATURES_FILE:-}" ] && for f in features/card_fraud.json features/card_fraud.def; do
-  [ -f "$f" ] && export FEATURES_FILE=$ROOT/$f && break
-done
+export FEATURES_FILE=${FEATURES_FILE:-$ROOT/features/card_fraud.json}
 
 # the starter model: the newest committed version, copied into the run's store
 STARTER=$(ls -1 "$ROOT/models/$MODEL_NAME" 2>/dev/null | grep -v '\.tmp$' | sort -V | tail -n 1)
