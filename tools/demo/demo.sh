@@ -2,7 +2,9 @@
 # streamscore demo: the whole stack on this machine, fed by the load generator.
 #
 #   tools/demo/demo.sh [--duration S] [--rate EV/S] [--drift] [--seed N] [--invalid N]
-#                      [--no-retrain] [--run-dir DIR] [--partitions N] [--label-delay S]
+#                      [--no-retrain] [--run-dir DIR] [--partitions N] [--label-delay S] [--verify]
+#   (or DEMO_DURATION, DEMO_RATE, DEMO_DRIFT=1, DEMO_SEED, DEMO_INVALID, DEMO_RETRAIN=0,
+#    DEMO_RUN_DIR, DEMO_PARTITIONS, DEMO_LABEL_DELAY in the environment: make demo DEMO_DRIFT=1)
 #
 # Starts devkafka (the embedded, in-memory Kafka: dev only), a redis-server, the
 # five services (ingest, features, scorer, drift, gateway) and loadgen on free
@@ -20,10 +22,12 @@ BUILD=${BUILD:-build}
 case "$BUILD" in /*) BIN=$BUILD/bin ;; *) BIN=$ROOT/$BUILD/bin ;; esac
 PY=/usr/bin/python3
 
-DURATION=0 RATE=1000 DRIFT=0 SEED=42 INVALID=10 RETRAIN=1 PARTITIONS=4 LABEL_DELAY=5
-RUN=""
+# defaults, also settable from the environment (for make demo)
+DURATION=${DEMO_DURATION:-0} RATE=${DEMO_RATE:-1000} DRIFT=${DEMO_DRIFT:-0} SEED=${DEMO_SEED:-42}
+INVALID=${DEMO_INVALID:-10} RETRAIN=${DEMO_RETRAIN:-1} PARTITIONS=${DEMO_PARTITIONS:-4}
+LABEL_DELAY=${DEMO_LABEL_DELAY:-5} RUN=${DEMO_RUN_DIR:-} VERIFY=${DEMO_VERIFY:-0}
 STATUS_EVERY=${DEMO_STATUS_INTERVAL:-3}
-usage() { sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
   case "$1" in
     --duration) DURATION=$2; shift ;;
@@ -35,6 +39,7 @@ while [ $# -gt 0 ]; do
     --run-dir) RUN=$2; shift ;;
     --partitions) PARTITIONS=$2; shift ;;
     --label-delay) LABEL_DELAY=$2; shift ;;
+    --verify) VERIFY=1 ;;
     -h|--help) usage; exit 0 ;;
     *) echo "demo: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
@@ -178,6 +183,12 @@ echo "demo: traffic done, waiting for the pipeline to drain..."
 sleep "${DRIFT_SETTLE:-12}"  # one more drift window closes over the tail of the traffic
 "${STATUS[@]}" --elapsed $((SECONDS - T0)) --summary "$RUN/summary.json" --loadgen-summary "$RUN/loadgen-summary.json"
 RC=$?
+if [ "$VERIFY" = 1 ]; then  # read every topic back before the in-memory Kafka goes away
+  echo "demo: verifying the run against its topics (tools/demo/check-run)..."
+  BUILD=$BUILD "$ROOT/tools/demo/check-run" "$RUN" >"$RUN/check.tap" 2>"$LOGS/check-run.log" || RC=1
+  grep -c '^ok' "$RUN/check.tap" | sed 's/^/demo: checks passed: /'
+  grep '^not ok' "$RUN/check.tap"
+fi
 stop_all
 echo "demo: summary in $RUN/summary.json, logs in $LOGS"
 [ $LG_RC -eq 0 ] && exit $RC
