@@ -2,7 +2,7 @@
  *
  * Wire format: 0x00, 4-byte big-endian schema id, Avro binary body.
  * Registry: without SCHEMA_REGISTRY_URL, a local registry built from
- * schemas/*.avsc with stable ids (listed in schemas/ids.json) so nothing
+ * schemas/<name>.avsc with stable ids (listed in schemas/ids.json) so nothing
  * needs a registry server; with it, the Schema Registry REST API
  * (TopicNameStrategy subject "<topic>-value"): register on first encode, look
  * up unknown ids on decode, both cached.
@@ -24,8 +24,8 @@ typedef struct ss_avro_codec ss_avro_codec;
 
 /** schema_dir: directory of *.avsc files (and ids.json). registry_url: NULL or
  * "" for the local registry. */
-ss_avro_registry *ss_avro_registry_new(const char *schema_dir, const char *registry_url,
-                                       char *err, size_t errlen);
+ss_avro_registry *ss_avro_registry_new(const char *schema_dir, const char *registry_url, char *err,
+                                       size_t errlen);
 void ss_avro_registry_free(ss_avro_registry *r);
 /** Schema by record name ("CardTransaction"), full name
  * ("streamscore.CardTransaction") or file stem ("card_transaction").
@@ -34,8 +34,8 @@ avro_schema_t ss_avro_registry_schema(ss_avro_registry *r, const char *name);
 
 /** A codec for one topic and its canonical (reader = writer) schema.
  * subject: "<topic>-value" for a remote registry. */
-ss_avro_codec *ss_avro_codec_new(ss_avro_registry *r, const char *schema_name,
-                                 const char *subject, char *err, size_t errlen);
+ss_avro_codec *ss_avro_codec_new(ss_avro_registry *r, const char *schema_name, const char *subject,
+                                 char *err, size_t errlen);
 void ss_avro_codec_free(ss_avro_codec *c);
 avro_schema_t ss_avro_codec_schema(ss_avro_codec *c);
 int32_t ss_avro_codec_schema_id(ss_avro_codec *c); /* id this codec writes with */
@@ -51,6 +51,33 @@ int ss_avro_encode(ss_avro_codec *c, avro_value_t *v, ss_buf *out, char *err, si
 int ss_avro_decode(ss_avro_codec *c, const void *data, size_t len, avro_value_t **out, char *err,
                    size_t errlen);
 
+/** What the last failed ss_avro_decode/ss_avro_encode on c ran into, for
+ * callers that map errors to stable codes (DLQ reasons). */
+typedef enum ss_avro_errcode {
+    SS_AVRO_OK = 0,
+    SS_AVRO_E_EMPTY,        /* zero-length message */
+    SS_AVRO_E_MAGIC,        /* first byte not 0x00 */
+    SS_AVRO_E_TRUNCATED,    /* shorter than the 5-byte header, or body ends early / corrupt */
+    SS_AVRO_E_UNKNOWN_ID,   /* schema id not in the local / remote registry */
+    SS_AVRO_E_INCOMPATIBLE, /* writer schema cannot be resolved to the reader schema */
+    SS_AVRO_E_TRAILING,     /* bytes left after the record */
+    SS_AVRO_E_REGISTRY,     /* remote registry unreachable / error answer */
+    SS_AVRO_E_ENCODE,       /* encode failed (value/schema mismatch) */
+} ss_avro_errcode;
+ss_avro_errcode ss_avro_codec_errcode(const ss_avro_codec *c);
+
+/** Writer schema for a schema id (local ids.json or the remote registry,
+ * fetched and cached on first use). Borrowed; NULL with err if unknown. */
+avro_schema_t ss_avro_registry_schema_by_id(ss_avro_registry *r, int32_t id, char *err,
+                                            size_t errlen);
+/** Id under which `schema_name` is known locally (ids.json), -1 if none. */
+int32_t ss_avro_registry_local_id(ss_avro_registry *r, const char *schema_name);
+/** Register `schema` under `subject` with the remote registry (POST
+ * /subjects/<subject>/versions), cached; with the local registry returns the
+ * local id of an equal schema. Returns the id, or -1 with err. */
+int32_t ss_avro_registry_register(ss_avro_registry *r, const char *subject, avro_schema_t schema,
+                                  char *err, size_t errlen);
+
 /** JSON object -> Avro value of v's schema, field by field, by field name.
  * Unions with null accept null/absent; enums accept their symbols; ints and
  * longs reject fractions and out-of-range numbers; doubles reject non-finite.
@@ -58,6 +85,30 @@ int ss_avro_decode(ss_avro_codec *c, const void *data, size_t len, avro_value_t 
  * *bad_field (optional) receives the failing field's name (static until next call). */
 int ss_avro_from_json(avro_value_t *v, json_t *obj, char *err, size_t errlen,
                       const char **bad_field);
+/** What went wrong in ss_avro_from_json_ex, for callers mapping to codes. */
+typedef enum ss_avro_json_errkind {
+    SS_AVRO_JSON_OK = 0,
+    SS_AVRO_JSON_WRONG_TYPE,    /* e.g. string where a number belongs, 2.5 for an int */
+    SS_AVRO_JSON_MISSING,       /* required field absent or null */
+    SS_AVRO_JSON_BAD_ENUM,      /* symbol not in the enum */
+    SS_AVRO_JSON_OUT_OF_RANGE,  /* int/long/float range, fixed size */
+    SS_AVRO_JSON_NOT_FINITE,    /* NaN / Infinity */
+    SS_AVRO_JSON_UNKNOWN_FIELD, /* key not in the record (SS_AVRO_JSON_STRICT only) */
+} ss_avro_json_errkind;
+
+typedef struct ss_avro_json_error {
+    ss_avro_json_errkind kind;
+    char field[128]; /* path of the failing field: "amount", "reasons[1].value" */
+    char msg[256];   /* "field \"amount\": expected number, got string" */
+} ss_avro_json_error;
+
+#define SS_AVRO_JSON_STRICT 1 /* reject object keys that are not record fields */
+
+/** ss_avro_from_json with flags and a structured error. Absent fields take
+ * the schema's default (defaults of schemas loaded by a live registry), else
+ * null for unions with null, else SS_AVRO_JSON_MISSING. v is reset first. */
+int ss_avro_from_json_ex(avro_value_t *v, json_t *obj, int flags, ss_avro_json_error *e);
+
 /** Avro value -> new JSON object (unions unwrapped, bytes as strings). */
 json_t *ss_avro_to_json(avro_value_t *v);
 

@@ -69,6 +69,9 @@ const char *ss_http_body(struct evhttp_request *req, size_t *len);
 /** Parse the body as JSON; on failure sends 400/415 problem and returns NULL.
  * Requires Content-Type application/json when `require_ctype`. */
 json_t *ss_http_body_json(struct evhttp_request *req, int require_ctype);
+/** Same with jansson decoding flags (ss_http_body_json uses
+ * JSON_REJECT_DUPLICATES; pass 0 to leave duplicate keys to a later check). */
+json_t *ss_http_body_json_flags(struct evhttp_request *req, int require_ctype, size_t flags);
 const char *ss_http_header(struct evhttp_request *req, const char *name);
 
 #endif

@@ -28,6 +28,13 @@ double ss_metric_value(const ss_metric *m);     /* counter/gauge value; histogra
 /** Histogram quantile estimate (linear within bucket), q in [0,1]; NAN if empty. */
 double ss_metric_quantile(const ss_metric *m, double q);
 
+/** Format labels for ss_counter() & co from (const char *key, const char *value)
+ * pairs terminated by NULL, escaping values (backslash, double quote, newline)
+ * as the text format requires: ss_metric_labels(buf, sizeof buf, "route", r,
+ * "code", "200", NULL) -> route="...",code="200". Returns the full length
+ * (truncated to outlen-1 like snprintf). */
+size_t ss_metric_labels(char *out, size_t outlen, ...) __attribute__((sentinel));
+
 /** Render every series in the text exposition format 0.0.4. */
 void ss_metrics_render(ss_buf *out);
 void ss_metrics_reset(void); /* drop all series (tests) */
