@@ -6,7 +6,6 @@
 #include <string.h>
 #include <jansson.h>
 
-#pragma GCC diagnostic ignored "-Wcomment" /* a nested comment opener in avro.h */
 #include "common/avro.h"
 #include "common/kafka.h"
 #include "common/log.h"

@@ -77,9 +77,54 @@ for fmt in json avro; do
   check "loadgen to Kafka ($fmt) exits 0" test $? -eq 0
   n=$(jq '.events + .invalid.total' "$SS_TMP/k.$fmt.json")
   l=$(jq '.labels' "$SS_TMP/k.$fmt.json")
-  got=$("$SS_BIN/sskafka" count --brokers "$KAFKA_BROKERS" --topic "ingest.$fmt" 2>/dev/null)
+  # --max stops at the expected count; one more would show up within the idle time
+  "$SS_BIN/sskafka" consume -b "$KAFKA_BROKERS" -t "ingest.$fmt" --format json --idle-ms 1500 \
+    --max $((n + 1)) >"$SS_TMP/in.$fmt.json"
+  got=$(wc -l <"$SS_TMP/in.$fmt.json")
   check "events.ingest holds every event ($fmt: $got of $n)" test "$got" = "$n"
-  got=$("$SS_BIN/sskafka" count --brokers "$KAFKA_BROKERS" --topic "labels.$fmt" 2>/dev/null)
+  "$SS_BIN/sskafka" consume -b "$KAFKA_BROKERS" -t "labels.$fmt" --format json --idle-ms 1500 \
+    --max $((l + 1)) >"$SS_TMP/lb.$fmt.json"
+  got=$(wc -l <"$SS_TMP/lb.$fmt.json")
   check "labels holds every label ($fmt: $got of $l)" test "$got" = "$l"
 done
+
+# the Avro encodings decode with an independent implementation (python3-avro)
+/usr/bin/python3 - "$SS_TMP" <<'PY'
+import io, json, struct, sys, avro.io, avro.schema
+d = sys.argv[1]
+def plain(s):
+    if isinstance(s, dict):
+        return {k: plain(v) for k, v in s.items() if k != "logicalType"}
+    return [plain(x) for x in s] if isinstance(s, list) else s
+ids = {e["id"]: avro.schema.parse(json.dumps(plain(json.load(open("schemas/" + e["file"])))))
+       for e in json.load(open("schemas/ids.json"))["schemas"]}
+def decode(b):
+    if len(b) < 5 or b[0] != 0:
+        raise ValueError("not framed")
+    sid = struct.unpack(">I", b[1:5])[0]
+    if sid not in ids:
+        raise ValueError("unknown id")
+    dec = avro.io.BinaryDecoder(io.BytesIO(b[5:]))
+    rec = avro.io.DatumReader(ids[sid]).read(dec)
+    if dec.reader.read(1):
+        raise ValueError("trailing bytes")
+    return sid, rec
+def check(name, cond):
+    print(("ok" if cond else "not ok") + " - " + name)
+summary = json.load(open(d + "/k.avro.json"))
+good = bad = 0
+for line in open(d + "/in.avro.json"):
+    m = json.loads(line)
+    b = bytes.fromhex(m["value_hex"])
+    try:
+        sid, rec = decode(b)
+        good += sid == 1 and rec["card_id"] == m["key"] and not rec["event_id"].endswith("-bad")
+    except Exception:
+        bad += 1
+check("Avro events decode as CardTransaction keyed by card (%d)" % good, good == summary["events"])
+check("JSON and Avro invalid kinds do not decode (%d)" % bad, bad == summary["invalid"]["total"])
+labels = [decode(bytes.fromhex(json.loads(l)["value_hex"])) for l in open(d + "/lb.avro.json")]
+check("labels decode as Label records", all(sid == 4 for sid, _ in labels) and len(labels) == summary["labels"])
+check("labelled fraud matches the summary", sum(r["label"] for _, r in labels) == summary["labels_fraud"])
+PY
 ss_done
