@@ -70,15 +70,15 @@ def decode(value, schemas):
 
 def consume(sskafka, brokers, topic):
     """[(key bytes, value bytes, {header: value})] of a whole topic."""
-    r = subprocess.run([sskafka, "consume", "--brokers", brokers, "--topic", topic, "--format", "hex"],
-                       capture_output=True, text=True, timeout=300)
+    r = subprocess.run([sskafka, "consume", "-b", brokers, "-t", topic, "--format", "json",
+                        "--idle-ms", "2000"], capture_output=True, text=True, timeout=300)
     if r.returncode != 0:
         raise RuntimeError("sskafka consume %s: %s" % (topic, r.stderr.strip()))
     out = []
     for line in r.stdout.splitlines():
         rec = json.loads(line)
-        out.append((bytes.fromhex(rec.get("key") or ""), bytes.fromhex(rec.get("value") or ""),
-                    {k: bytes.fromhex(v).decode(errors="replace") for k, v in (rec.get("headers") or {}).items()}))
+        out.append(((rec.get("key") or "").encode(), bytes.fromhex(rec.get("value_hex") or ""),
+                    rec.get("headers") or {}))
     return out
 
 

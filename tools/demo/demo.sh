@@ -63,11 +63,13 @@ stop_all() {
 trap 'INTERRUPTED=1' INT TERM
 trap 'stop_all' EXIT
 
-for b in devkafka sskafka loadgen streamscore-ingest streamscore-features streamscore-scorer \
+for b in devkafka loadgen streamscore-ingest streamscore-features streamscore-scorer \
          streamscore-drift streamscore-gateway; do
   [ -x "$BIN/$b" ] || { echo "demo: $BIN/$b is missing: run make first" >&2; exit 1; }
 done
-command -v redis-server >/dev/null || { echo "demo: redis-server missing: run scripts/deps.sh" >&2; exit 1; }
+for c in redis-server redis-cli kcat curl jq; do
+  command -v $c >/dev/null || { echo "demo: $c is missing: run scripts/deps.sh" >&2; exit 1; }
+done
 
 # ---------------------------------------------------------------- infrastructure
 echo "demo: run directory $RUN"
@@ -151,7 +153,7 @@ if [ "$RETRAIN" = 1 ]; then
 fi
 
 STATUS=("$PY" "$ROOT/tools/demo/status.py" --state "$RUN/status.state" --brokers "$KAFKA_BROKERS"
-        --sskafka "$BIN/sskafka" --ingest "http://127.0.0.1:$P_INGEST" --features "http://127.0.0.1:$P_FEATURES"
+        --partitions "$PARTITIONS" --ingest "http://127.0.0.1:$P_INGEST" --features "http://127.0.0.1:$P_FEATURES"
         --scorer "http://127.0.0.1:$P_SCORER" --drift "http://127.0.0.1:$P_DRIFT" --gateway "$GW"
         --loadgen-log "$LOGS/loadgen.log" --retrain-log "$LOGS/retrain.log")
 T0=$SECONDS

@@ -52,5 +52,9 @@ start_infra() {
   export KAFKA_BROKERS REDIS_URL REDIS_PORT
 }
 
-# topic_count TOPIC: records in a topic
-topic_count() { "$BIN/sskafka" count --brokers "$KAFKA_BROKERS" --topic "$1" 2>/dev/null; }
+# topic_count TOPIC [PARTITIONS]: records in a topic (sum of high watermarks)
+topic_count() {
+  local args=() p
+  for p in $(seq 0 $((${2:-4} - 1))); do args+=(-t "$1:$p:-1"); done
+  kcat -b "$KAFKA_BROKERS" -Q "${args[@]}" 2>/dev/null | awk '{s += $4} END {print s + 0}'
+}
