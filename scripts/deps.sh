@@ -9,6 +9,7 @@ PKGS=(
   libcmocka-dev libxgboost-dev
   redis-server redis-tools kcat wrk curl procps iproute2 jq openssl prometheus
   python3-avro python3-xgboost python3-sklearn python3-numpy python3-scipy
+  python3-confluent-kafka
 )
 
 missing=()

@@ -1,0 +1,192 @@
+/* test_registry.c - registry pointers in a real redis-server, bundles in a
+ * temporary store: promote validates first, rollback pops history, shadow
+ * set/clear, every change published on ss:model:<name>:changed. */
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "model/registry.h"
+
+static char dir[256];
+static pid_t redis_pid = -1;
+static int redis_port;
+static redisContext *rc;
+
+static void write_bundle(const char *version, int valid)
+{
+    char path[512], cmd[600];
+    snprintf(path, sizeof path, "%s/m/%s", dir, version);
+    snprintf(cmd, sizeof cmd, "mkdir -p %s", path);
+    assert_int_equal(system(cmd), 0);
+    strcat(path, "/bundle.json");
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fprintf(f,
+            "{\"format\":\"streamscore.bundle/v1\",\"name\":\"m\",\"version\":\"%s\","
+            "\"kind\":\"logistic\",\"features\":[\"a\"],"
+            "\"thresholds\":{\"review\":0.5,\"decline\":0.9},"
+            "\"logistic\":{\"intercept\":0,\"weights\":[%s]}}",
+            version, valid ? "1" : "1,2");
+    fclose(f);
+}
+
+static int free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof a;
+    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) < 0 ||
+        getsockname(fd, (struct sockaddr *)&a, &len) < 0)
+        return 26379;
+    close(fd);
+    return ntohs(a.sin_port);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    snprintf(dir, sizeof dir, "/tmp/ss-registry-test.XXXXXX");
+    if (!mkdtemp(dir)) return -1;
+    redis_port = free_port();
+    char port[16];
+    snprintf(port, sizeof port, "%d", redis_port);
+    redis_pid = fork();
+    if (redis_pid == 0) {
+        int devnull = open("/dev/null", 1);
+        dup2(devnull, 1);
+        execlp("redis-server", "redis-server", "--port", port, "--bind", "127.0.0.1", "--save",
+               "", "--appendonly", "no", (char *)NULL);
+        _exit(127);
+    }
+    for (int i = 0; i < 100 && !rc; i++) {
+        usleep(50000);
+        rc = redisConnect("127.0.0.1", redis_port);
+        if (rc && rc->err) {
+            redisFree(rc);
+            rc = NULL;
+        }
+    }
+    return rc ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    if (rc) redisFree(rc);
+    if (redis_pid > 0) {
+        kill(redis_pid, SIGTERM);
+        waitpid(redis_pid, NULL, 0);
+    }
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    return system(cmd);
+}
+
+static void test_promote_rollback_shadow(void **state)
+{
+    (void)state;
+    char err[512] = "", out[128];
+    ss_registry_state st;
+    write_bundle("v1", 1);
+    write_bundle("v2", 1);
+    write_bundle("v3", 1);
+    write_bundle("v-bad", 0);
+
+    char **versions;
+    size_t n;
+    assert_int_equal(ss_registry_versions(dir, "m", &versions, &n, err, sizeof err), 0);
+    assert_int_equal(n, 4);
+    assert_string_equal(versions[0], "v-bad");
+    assert_string_equal(versions[3], "v3");
+    ss_registry_versions_free(versions, n);
+    assert_int_equal(ss_registry_versions(dir, "nope", &versions, &n, err, sizeof err), -1);
+
+    /* listen for announcements on a second connection */
+    redisContext *sub = redisConnect("127.0.0.1", redis_port);
+    assert_true(sub && !sub->err);
+    redisReply *r = redisCommand(sub, "SUBSCRIBE ss:model:m:changed");
+    assert_non_null(r);
+    freeReplyObject(r);
+
+    assert_int_equal(ss_registry_get(rc, "m", &st, err, sizeof err), 0);
+    assert_string_equal(st.active, "");
+    assert_int_equal(ss_registry_rollback(rc, dir, "m", out, sizeof out, err, sizeof err), -1);
+    assert_non_null(strstr(err, "rollback: no previous version"));
+
+    assert_int_equal(ss_registry_promote(rc, dir, "m", "v1", out, sizeof out, err, sizeof err), 0);
+    assert_string_equal(out, "");
+    assert_int_equal(redisGetReply(sub, (void **)&r), REDIS_OK);
+    assert_string_equal(r->element[2]->str, "active v1");
+    freeReplyObject(r);
+
+    assert_int_equal(ss_registry_promote(rc, dir, "m", "v2", out, sizeof out, err, sizeof err), 0);
+    assert_string_equal(out, "v1");
+    assert_int_equal(ss_registry_promote(rc, dir, "m", "v3", out, sizeof out, err, sizeof err), 0);
+    assert_int_equal(ss_registry_get(rc, "m", &st, err, sizeof err), 0);
+    assert_string_equal(st.active, "v3");
+    assert_int_equal(st.nhistory, 2);
+    assert_string_equal(st.history[0], "v2");
+    assert_string_equal(st.history[1], "v1");
+
+    /* a bundle that does not validate never becomes a pointer */
+    assert_int_equal(ss_registry_promote(rc, dir, "m", "v-bad", out, sizeof out, err, sizeof err),
+                     -1);
+    assert_non_null(strstr(err, "logistic.weights"));
+    assert_int_equal(ss_registry_promote(rc, dir, "m", "v9", out, sizeof out, err, sizeof err), -1);
+    assert_non_null(strstr(err, "no such bundle directory"));
+    assert_int_equal(ss_registry_promote(rc, dir, "m", "../x", out, sizeof out, err, sizeof err),
+                     -1);
+    assert_int_equal(ss_registry_get(rc, "m", &st, err, sizeof err), 0);
+    assert_string_equal(st.active, "v3");
+
+    assert_int_equal(ss_registry_rollback(rc, dir, "m", out, sizeof out, err, sizeof err), 0);
+    assert_string_equal(out, "v2");
+    assert_int_equal(ss_registry_get(rc, "m", &st, err, sizeof err), 0);
+    assert_string_equal(st.active, "v2");
+    assert_int_equal(st.nhistory, 1);
+
+    assert_int_equal(ss_registry_set_shadow(rc, dir, "m", "v3", err, sizeof err), 0);
+    assert_int_equal(ss_registry_set_shadow(rc, dir, "m", "v-bad", err, sizeof err), -1);
+    assert_int_equal(ss_registry_get(rc, "m", &st, err, sizeof err), 0);
+    assert_string_equal(st.shadow, "v3");
+    assert_int_equal(ss_registry_set_shadow(rc, dir, "m", NULL, err, sizeof err), 0);
+    assert_int_equal(ss_registry_get(rc, "m", &st, err, sizeof err), 0);
+    assert_string_equal(st.shadow, "");
+
+    /* messages: v2, v3 promotes, rollback to v2, shadow v3, shadow clear */
+    const char *expect[] = {"active v2", "active v3", "active v2", "shadow v3", "shadow "};
+    for (size_t i = 0; i < sizeof expect / sizeof expect[0]; i++) {
+        assert_int_equal(redisGetReply(sub, (void **)&r), REDIS_OK);
+        assert_string_equal(r->element[2]->str, expect[i]);
+        freeReplyObject(r);
+    }
+    redisFree(sub);
+
+    /* rollback refuses when the history head changed since it was validated */
+    ss_registry_cmd c;
+    ss_registry_cmd_rollback(&c, "m", "v7");
+    r = redisCommandArgv(rc, c.argc, c.argv, c.argvlen);
+    assert_int_equal(ss_registry_parse_change(r, out, sizeof out, err, sizeof err), -1);
+    assert_non_null(strstr(err, "history changed meanwhile"));
+    freeReplyObject(r);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_promote_rollback_shadow),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}

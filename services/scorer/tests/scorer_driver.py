@@ -1,0 +1,251 @@
+#!/usr/bin/python3
+"""Kafka-side driver for the scorer integration tests (python3-confluent-kafka,
+python3-avro, python3-xgboost). Prints TAP lines ("ok - ..." / "not ok - ...").
+
+  scorer_driver.py hotswap --brokers B --scorer BIN --store S --name N --schemas DIR
+      Produce feature vectors to features.enriched at a steady rate while the
+      active version is promoted (v2), rolled back (v1) and promoted again,
+      with shadow v3 set; then read every score back and check: exactly one
+      PRIMARY per event, its version one of v1/v2, both seen, each score equal
+      to XGBoost's own prediction for the version it names, decisions from the
+      thresholds; exactly one SHADOW (v3) per event.
+
+  scorer_driver.py score-of --brokers B --schemas DIR --event-id ID [--timeout S]
+      Print the PRIMARY score record of one event as JSON.
+
+  scorer_driver.py produce-raw --brokers B --schemas DIR --json EVENT
+      Produce one CardTransaction (Avro, Confluent framing) to events.raw.
+"""
+import argparse
+import datetime
+import io
+import json
+import math
+import os
+import struct
+import subprocess
+import sys
+import time
+
+import avro.io
+import avro.schema
+import numpy as np
+from confluent_kafka import Consumer, Producer, TopicPartition
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import make_bundles  # noqa: E402
+
+FAILS = 0
+
+
+def tap(cond, desc):
+    global FAILS
+    if cond:
+        print("ok - " + desc)
+    else:
+        FAILS += 1
+        print("not ok - " + desc)
+    sys.stdout.flush()
+
+
+class Codec:
+    def __init__(self, schemas, fname):
+        ids = json.load(open(os.path.join(schemas, "ids.json")))["schemas"]
+        self.id = next(s["id"] for s in ids if s["file"] == fname)
+        self.schema = avro.schema.parse(open(os.path.join(schemas, fname)).read())
+        self.writer = avro.io.DatumWriter(self.schema)
+        self.reader = avro.io.DatumReader(self.schema)
+
+    def encode(self, datum):
+        buf = io.BytesIO()
+        buf.write(b"\x00" + struct.pack(">I", self.id))
+        self.writer.write(datum, avro.io.BinaryEncoder(buf))
+        return buf.getvalue()
+
+    def decode(self, data):
+        assert data[0] == 0, "bad magic"
+        return self.reader.read(avro.io.BinaryDecoder(io.BytesIO(data[5:])))
+
+
+def vectors(n, seed):
+    rng = np.random.default_rng(seed)
+    X, _ = make_bundles.training_data(rng, n)
+    out = []
+    for i in range(n):
+        feats = {}
+        for j, name in enumerate(make_bundles.FEATURES):
+            v = X[i, j]
+            if j == 6 and i % 7 == 0:
+                continue  # absent from the map: scored as missing
+            feats[name] = None if math.isnan(v) else float(v)
+        out.append(feats)
+    return X, out
+
+
+def ms_time(ms):
+    return datetime.datetime.fromtimestamp(ms / 1000, tz=datetime.timezone.utc)
+
+
+def fv_record(eid, entity, feats, now):
+    now = ms_time(now)
+    return {
+        "event_id": eid, "event_time": now, "entity_id": entity,
+        "entities": {"card": entity}, "features": feats, "categories": {"channel": "ECOM"},
+        "definitions_version": "test", "late": False, "computed_at": now,
+    }
+
+
+def consume_scores(brokers, schemas, want, timeout, pred):
+    """Read the scores topic from the start until pred(records) or timeout."""
+    codec = Codec(schemas, "score.avsc")
+    c = Consumer({"bootstrap.servers": brokers, "group.id": "driver-%d" % os.getpid(),
+                  "auto.offset.reset": "earliest", "enable.auto.commit": False})
+    c.subscribe([want])
+    recs = []
+    end = time.time() + timeout
+    while time.time() < end and not pred(recs):
+        m = c.poll(0.5)
+        if m is None or m.error():
+            continue
+        r = codec.decode(m.value())
+        r["_key"] = m.key().decode() if m.key() else None
+        recs.append(r)
+    c.close()
+    return recs
+
+
+def predict_xgb(store, name, version, X):
+    import xgboost as xgb
+    b = xgb.Booster()
+    b.load_model(os.path.join(store, name, version, "model.json"))
+    return b.predict(xgb.DMatrix(X)).astype(np.float64)
+
+
+def hotswap(a):
+    n = a.n
+    X, feats = vectors(n, 5)
+    X = X.copy()
+    for i in range(n):
+        if i % 7 == 0:
+            X[i, 6] = np.nan
+    fv = Codec(a.schemas, "feature_vector.avsc")
+    p = Producer({"bootstrap.servers": a.brokers, "enable.idempotence": True, "linger.ms": 5})
+    env = dict(os.environ, MODEL_STORE=a.store, MODEL_NAME=a.name)
+
+    def cli(*args):
+        r = subprocess.run([a.scorer] + list(args), env=env, capture_output=True, text=True)
+        tap(r.returncode == 0, "cli %s: %s" % (" ".join(args), (r.stdout + r.stderr).strip()))
+
+    steps = {n // 4: ("promote", "v2"), n // 2: ("rollback",), 3 * n // 4: ("promote", "v2")}
+    t0 = time.time()
+    for i in range(n):
+        if i in steps:
+            p.flush()
+            cli(*steps[i])
+        now = int(time.time() * 1000)
+        eid = "hs-%d" % i
+        ent = "card-%d" % (i % 50)
+        p.produce(a.topic, key=ent, value=fv.encode(fv_record(eid, ent, feats[i], now)))
+        p.poll(0)
+        delay = t0 + (i + 1) / a.rate - time.time()
+        if delay > 0:
+            time.sleep(delay)
+    p.flush()
+    ids = {"hs-%d" % i for i in range(n)}
+
+    def complete(recs):
+        prim = {r["event_id"] for r in recs if r["role"] == "PRIMARY"}
+        sh = {r["event_id"] for r in recs if r["role"] == "SHADOW"}
+        return ids <= prim and ids <= sh
+
+    recs = consume_scores(a.brokers, a.schemas, "scores", a.timeout, complete)
+    recs = [r for r in recs if r["event_id"] in ids]
+    prim = [r for r in recs if r["role"] == "PRIMARY"]
+    shadow = [r for r in recs if r["role"] == "SHADOW"]
+    by_id = {}
+    for r in prim:
+        by_id.setdefault(r["event_id"], []).append(r)
+    tap(set(by_id) == ids, "every event got a PRIMARY score (%d of %d)" % (len(by_id), n))
+    dup = [k for k, v in by_id.items() if len(v) != 1]
+    tap(not dup, "exactly one PRIMARY score per event (%d duplicated)" % len(dup))
+    versions = {r["model_version"] for r in prim}
+    tap(versions <= {"v1", "v2"}, "PRIMARY versions are v1/v2: %s" % sorted(versions))
+    tap(versions == {"v1", "v2"}, "both versions served during the swaps")
+    # the version switched in order: v1 ... v2 ... v1 ... v2 over the event sequence
+    seq = [by_id["hs-%d" % i][0]["model_version"] for i in range(n) if "hs-%d" % i in by_id]
+    changes = sum(1 for i in range(1, len(seq)) if seq[i] != seq[i - 1])
+    tap(changes >= 3, "active version changed at least 3 times along the stream (%d)" % changes)
+    tap(all(r["_key"] == r["entity_id"] for r in prim), "scores keyed by entity")
+
+    preds = {v: predict_xgb(a.store, a.name, v, X) for v in ("v1", "v2")}
+    worst = 0.0
+    bad_decision = 0
+    for i in range(n):
+        for r in by_id.get("hs-%d" % i, []):
+            worst = max(worst, abs(r["score"] - preds[r["model_version"]][i]))
+            want = "DECLINE" if r["score"] >= 0.7 else "REVIEW" if r["score"] >= 0.3 else "APPROVE"
+            bad_decision += r["decision"] != want
+    tap(worst <= 1e-6, "each PRIMARY score equals xgboost's prediction by the named version "
+        "(max diff %.3g)" % worst)
+    tap(bad_decision == 0, "decisions follow the thresholds (%d wrong)" % bad_decision)
+    tap(all(len(r["reasons"]) <= 3 for r in prim) and any(r["reasons"] for r in prim),
+        "top reasons present, at most top_reasons")
+    sh_ids = {}
+    for r in shadow:
+        sh_ids.setdefault(r["event_id"], []).append(r)
+    tap(set(sh_ids) == ids and all(len(v) == 1 for v in sh_ids.values()),
+        "exactly one SHADOW score per event (%d events)" % len(sh_ids))
+    tap({r["model_version"] for r in shadow} == {"v3"}, "SHADOW scores name v3")
+    print("# %d PRIMARY, %d SHADOW, versions %s, %.1f s" % (len(prim), len(shadow), sorted(versions),
+                                                         time.time() - t0))
+
+
+def score_of(a):
+    recs = consume_scores(a.brokers, a.schemas, "scores", a.timeout,
+                          lambda rs: any(r["event_id"] == a.event_id and r["role"] == "PRIMARY"
+                                         for r in rs))
+    for r in recs:
+        if r["event_id"] == a.event_id and r["role"] == "PRIMARY":
+            print(json.dumps(r))
+            return 0
+    return 1
+
+
+def produce_raw(a):
+    codec = Codec(a.schemas, "card_transaction.avsc")
+    ev = json.loads(a.json)
+    ev["event_time"] = ms_time(ev["event_time"])
+    p = Producer({"bootstrap.servers": a.brokers, "enable.idempotence": True})
+    p.produce(a.topic, key=ev["card_id"], value=codec.encode(ev))
+    return 0 if p.flush(10) == 0 else 1
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("cmd")
+    ap.add_argument("--brokers", required=True)
+    ap.add_argument("--schemas", default="schemas")
+    ap.add_argument("--scorer")
+    ap.add_argument("--store")
+    ap.add_argument("--name", default="card-fraud")
+    ap.add_argument("--topic", default=None)
+    ap.add_argument("--n", type=int, default=3000)
+    ap.add_argument("--rate", type=float, default=500)
+    ap.add_argument("--timeout", type=float, default=60)
+    ap.add_argument("--event-id")
+    ap.add_argument("--json")
+    a = ap.parse_args()
+    if a.cmd == "hotswap":
+        a.topic = a.topic or "features.enriched"
+        hotswap(a)
+        return 1 if FAILS else 0
+    if a.cmd == "score-of":
+        return score_of(a)
+    if a.cmd == "produce-raw":
+        a.topic = a.topic or "events.raw"
+        return produce_raw(a)
+    ap.error("unknown command " + a.cmd)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
