@@ -72,7 +72,7 @@ def main():
         if streak >= args.confirm and time.time() - last >= args.cooldown:
             log("retraining: drift ALERT for %d polls" % streak)
             cmd = [train, "--offline", args.offline, "--model-store", args.model_store,
-                   "--name", args.name, "--min-auc", str(args.min_auc)]
+                   "--name", args.name, "--min-auc", str(args.min_auc), "--include-open"]
             if args.labels:
                 cmd += ["--labels"] + args.labels
             # train first; promote only a model that clears the floor

@@ -50,11 +50,15 @@ def log(msg):
 
 # ---------------------------------------------------------------- input
 
-def files_under(paths, exts):
-    """Files with one of the extensions under each path (file or directory), sorted."""
+def files_under(paths, exts, sub=None):
+    """Files with one of the extensions under each path (file or directory),
+    sorted. With `sub`, a directory holding that subdirectory (the offline
+    store root: features/, labels/) is searched there only."""
     out = []
     for p in paths:
         if os.path.isdir(p):
+            if sub and os.path.isdir(os.path.join(p, sub)):
+                p = os.path.join(p, sub)
             for ext in exts:
                 out += glob.glob(os.path.join(p, "**", "*" + ext), recursive=True)
         elif os.path.exists(p):
@@ -93,10 +97,10 @@ def millis(v):
     return int(v)
 
 
-def load_vectors(offline):
+def load_vectors(offline, include_open):
     """event_id -> FeatureVector dict (the first one seen; replays carry the same values)."""
     vectors = {}
-    files = files_under(offline, [".avro"])
+    files = files_under(offline, [".avro"] + ([".avro.tmp"] if include_open else []), "features")
     if not files:
         sys.exit("train: no offline store files (*.avro) under %s" % ", ".join(offline))
     for path in files:
@@ -111,11 +115,12 @@ def load_vectors(offline):
     return vectors
 
 
-def load_labels(paths):
+def load_labels(paths, include_open):
     labels = {}
-    files = files_under(paths, [".avro", ".jsonl", ".json"])
+    files = files_under(paths, [".avro", ".jsonl", ".json"] + ([".avro.tmp"] if include_open else []),
+                        "labels")
     for path in files:
-        if path.endswith(".avro"):
+        if path.endswith(".avro") or path.endswith(".avro.tmp"):
             recs = read_avro(path)
         else:
             recs = (json.loads(line) for line in open(path) if line.strip())
@@ -267,7 +272,10 @@ def parse_args(argv):
     ap.add_argument("--offline", nargs="+", default=[os.environ.get("OFFLINE_DIR", "offline")],
                     help="offline store directories or files (env OFFLINE_DIR, default offline)")
     ap.add_argument("--labels", nargs="+", default=None,
-                    help="label files or directories, Avro or JSON lines (default: the offline store)")
+                    help="label files or directories, Avro or JSON lines (default: the offline store's labels/)")
+    ap.add_argument("--include-open", action="store_true",
+                    help="also read the hour files the features service is still writing (*.avro.tmp, "
+                         "flushed blocks only): retraining while the pipeline runs")
     ap.add_argument("--model-store", default=os.environ.get("MODEL_STORE", "models"),
                     help="bundle directory (env MODEL_STORE, default models)")
     ap.add_argument("--name", default=os.environ.get("MODEL_NAME", "card-fraud"),
@@ -304,8 +312,8 @@ def main(argv):
                 args.promote_only, os.path.join(args.model_store, args.name, args.promote_only)))
         promote(args, args.promote_only)
         return 0
-    vectors = load_vectors(args.offline)
-    labels = load_labels(args.labels or args.offline)
+    vectors = load_vectors(args.offline, args.include_open)
+    labels = load_labels(args.labels or args.offline, args.include_open)
 
     rows = [v for k, v in vectors.items() if k in labels]
     unlabelled = len(vectors) - len(rows)
