@@ -551,6 +551,8 @@ static void build_world(lg_gen *g)
         c->spend = (float)rng_lognormal(&g->r, 0, 0.4);
         c->ecom = (float)rng_uniform(&g->r, 0.5, 1.5);
         c->device = i; /* devices d0000000.. belong to cards */
+        if (i > 0 && rng_unit(&g->r) < 0.15) /* a household: cards sharing a tablet */
+            c->device = g->cards[i - 1 - rng_int(&g->r, i < 5 ? i : 5)].device;
     }
     g->next_device = NEW_DEVICE_BASE;
     for (int k = 0; k < RINGS; k++) {
