@@ -24,7 +24,7 @@ PY=/usr/bin/python3
 
 # defaults, also settable from the environment (for make demo)
 DURATION=${DEMO_DURATION:-0} RATE=${DEMO_RATE:-1000} DRIFT=${DEMO_DRIFT:-0} SEED=${DEMO_SEED:-42}
-INVALID=${DEMO_INVALID:-10} RETRAIN=${DEMO_RETRAIN:-1} PARTITIONS=${DEMO_PARTITIONS:-4}
+INVALID=${DEMO_INVALID:-10} RETRAIN=${DEMO_RETRAIN:-} PARTITIONS=${DEMO_PARTITIONS:-4}
 LABEL_DELAY=${DEMO_LABEL_DELAY:-5} RUN=${DEMO_RUN_DIR:-} VERIFY=${DEMO_VERIFY:-0}
 STATUS_EVERY=${DEMO_STATUS_INTERVAL:-3}
 usage() { sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; }
@@ -36,6 +36,7 @@ while [ $# -gt 0 ]; do
     --seed) SEED=$2; shift ;;
     --invalid) INVALID=$2; shift ;;
     --no-retrain) RETRAIN=0 ;;
+    --retrain) RETRAIN=1 ;;
     --run-dir) RUN=$2; shift ;;
     --partitions) PARTITIONS=$2; shift ;;
     --label-delay) LABEL_DELAY=$2; shift ;;
@@ -46,6 +47,7 @@ while [ $# -gt 0 ]; do
   shift
 done
 [ "$DURATION" = 0 ] && INVALID=0  # invalid events are spread over a bounded run
+RETRAIN=${RETRAIN:-$DRIFT}        # the retraining loop runs with --drift unless --no-retrain
 
 RUN=${RUN:-run/$(date -u +%Y%m%dT%H%M%SZ)}
 mkdir -p "$RUN/logs" "$RUN/offline"
@@ -101,7 +103,7 @@ chmod 600 "$RUN/api-keys"
 HTTP_PORT=$P_INGEST start ingest "$BIN/streamscore-ingest"
 HTTP_PORT=$P_FEATURES start features "$BIN/streamscore-features"
 HTTP_PORT=$P_SCORER start scorer "$BIN/streamscore-scorer"
-HTTP_PORT=$P_DRIFT DRIFT_WINDOW=${DRIFT_WINDOW:-10s} start drift "$BIN/streamscore-drift"
+HTTP_PORT=$P_DRIFT DRIFT_WINDOW=${DRIFT_WINDOW:-10s} DRIFT_WINDOW_EVENTS=${DRIFT_WINDOW_EVENTS:-0} start drift "$BIN/streamscore-drift"
 HTTP_PORT=$P_GATEWAY API_KEYS_FILE=$RUN/api-keys SCORER_URL=http://127.0.0.1:$P_SCORER \
   DRIFT_URL=http://127.0.0.1:$P_DRIFT start gateway "$BIN/streamscore-gateway"
 for s in ingest:$P_INGEST features:$P_FEATURES scorer:$P_SCORER drift:$P_DRIFT gateway:$P_GATEWAY; do
@@ -141,7 +143,7 @@ EOF
 
 # ---------------------------------------------------------------- traffic
 LG_ARGS=(--kafka "$KAFKA_BROKERS" --rate "$RATE" --seed "$SEED" --label-delay "$LABEL_DELAY"
-         --labels-out "$RUN/labels.jsonl" --summary "$RUN/loadgen-summary.json" --status-interval 10
+         --summary "$RUN/loadgen-summary.json" --status-interval 10
          --id-prefix "demo$SEED")
 [ "$DURATION" != 0 ] && LG_ARGS+=(--duration "$DURATION" --invalid "$INVALID"
   --invalid-kinds malformed,missing_field,wrong_type,bad_enum,negative_amount,not_object)
@@ -149,7 +151,7 @@ LG_ARGS=(--kafka "$KAFKA_BROKERS" --rate "$RATE" --seed "$SEED" --label-delay "$
 start loadgen "$BIN/loadgen" "${LG_ARGS[@]}"
 if [ "$RETRAIN" = 1 ]; then
   start retrain "$ROOT/tools/train/retrain-watch" --drift-url "http://127.0.0.1:$P_DRIFT" \
-    --offline "$OFFLINE_DIR" --labels "$RUN/labels.jsonl" --model-store "$MODEL_STORE" --name "$MODEL_NAME"
+    --offline "$OFFLINE_DIR" --model-store "$MODEL_STORE" --name "$MODEL_NAME"
 fi
 
 STATUS=("$PY" "$ROOT/tools/demo/status.py" --state "$RUN/status.state" --brokers "$KAFKA_BROKERS"

@@ -108,11 +108,8 @@ def snapshot(args):
     s = {"t": time.time(), "topics": topic_counts(args)}
     allm = [x for v in m.values() for x in v]
     s["lag"] = total(allm, r"consumer.*lag|lag.*messages|_lag$")
-    p99 = quantile(m["scorer"], r"end_to_end|e2e|event_latency", 0.99)
-    s["p99_name"] = "event->score"
-    if p99 is None:
-        p99 = quantile(m["scorer"], r"inference", 0.99)
-        s["p99_name"] = "inference"
+    p99 = quantile(m["scorer"], r"inference_seconds", 0.99)
+    s["p99_name"] = "inference"
     s["p99_ms"] = None if p99 is None else p99 * 1000
     s["decisions"] = {d: total(m["scorer"], r"scores_total$", decision=d, role="PRIMARY")
                       or total(m["scorer"], r"scores_total$", decision=d)
@@ -121,15 +118,23 @@ def snapshot(args):
                 if n.endswith("model_info") and v == 1 and l.get("role", "").lower() in ("primary", "active")]
     s["model"] = versions[0] if versions else None
     # live performance and drift from the drift service's gauges
-    def gauge(metric):
-        vals = [v for n, l, v in m["drift"]
-                if re.search(r"drift", n) and (l.get("metric") == metric or n.endswith("_" + metric))
-                and not math.isnan(v)]
+    def value(feature, metric):
+        vals = [v for n, l, v in m["drift"] if n.endswith("drift_value") and l.get("feature") == feature
+                and l.get("metric") == metric and not math.isnan(v)]
         return vals[-1] if vals else None
-    s["precision"], s["recall"] = gauge("precision"), gauge("recall")
-    statuses = [v for n, l, v in m["drift"] if re.search(r"drift.*status", n)]
+    def status(feature):
+        vals = [v for n, l, v in m["drift"] if n.endswith("drift_status") and l.get("feature") == feature
+                and l.get("metric") == "status"]
+        return None if not vals else ["OK", "WARN", "ALERT"][int(min(max(vals[-1], 0), 2))]
+    s["precision"], s["recall"] = value("__performance__", "precision_decline"), value("__performance__", "recall_decline")
+    s["recall_flagged"], s["auc"] = value("__performance__", "recall"), value("__performance__", "auc")
+    s["labels_joined"] = value("__performance__", "labels_joined")
+    statuses = [v for n, l, v in m["drift"] if n.endswith("drift_overall_status")]
     worst = max(statuses) if statuses else None
     s["drift"] = None if worst is None else ["OK", "WARN", "ALERT"][int(min(max(worst, 0), 2))]
+    s["score_drift"] = status("__score__")
+    s["features_alert"] = sum(1 for n, l, v in m["drift"] if n.endswith("drift_status") and
+                              l.get("metric") == "status" and not l.get("feature", "_").startswith("__") and v >= 2)
     s["alive"] = {k: bool(v) for k, v in m.items()}
     return s
 
@@ -151,17 +156,23 @@ def line(cur, prev, elapsed, retrain_note):
     t = cur["topics"]
     d = cur["decisions"]
     perf = "labels pending"
-    if cur["precision"] is not None or cur["recall"] is not None:
-        perf = "fraud caught %s precision %s" % (
-            "-" if cur["recall"] is None else "%.0f%%" % (100 * cur["recall"]),
-            "-" if cur["precision"] is None else "%.2f" % cur["precision"])
+    if cur["recall"] is not None:
+        perf = "fraud declined %.0f%% (flagged %s) precision %s auc %s" % (
+            100 * cur["recall"],
+            "-" if cur.get("recall_flagged") is None else "%.0f%%" % (100 * cur["recall_flagged"]),
+            "-" if cur["precision"] is None else "%.2f" % cur["precision"],
+            "-" if cur.get("auc") is None else "%.3f" % cur["auc"])
+    drift = cur["drift"] or "-"
+    if cur["drift"]:
+        drift = "%s (score %s, %d features ALERT)" % (cur["drift"], cur.get("score_drift") or "-",
+                                                      cur.get("features_alert") or 0)
     p99 = "-" if cur["p99_ms"] is None else "%.1fms" % cur["p99_ms"]
     return ("[%4ds] in %s raw %s feat %s scored %s dlq %s | lag %s | p99 %s %s | "
             "approve %d review %d decline %d | %s | labels %s | drift %s | model %s%s" % (
                 elapsed, rate(cur, prev, "ingest"), rate(cur, prev, "raw"), rate(cur, prev, "features"),
                 rate(cur, prev, "scores"), fmt(t.get("dlq")), fmt(cur["lag"]), p99, cur["p99_name"],
                 d["APPROVE"], d["REVIEW"], d["DECLINE"], perf, fmt(t.get("labels")),
-                cur["drift"] or "-", cur["model"] or "-", retrain_note))
+                drift, cur["model"] or "-", retrain_note))
 
 
 def retrain_note(path):
@@ -182,7 +193,8 @@ def summary(args, cur, lg):
         "topics": {TOPICS[k]: v for k, v in t.items()},
         "events_sent": sent, "events_valid": events, "events_invalid": invalid,
         "fraud_sent": lg.get("fraud") if lg else None,
-        "decisions": cur["decisions"], "precision": cur["precision"], "recall": cur["recall"],
+        "decisions": cur["decisions"], "precision_decline": cur["precision"], "recall_decline": cur["recall"],
+        "recall_flagged": cur.get("recall_flagged"), "auc": cur.get("auc"), "score_drift": cur.get("score_drift"),
         "drift_status": cur["drift"], "model_version": cur["model"],
         "score_p99_ms": cur["p99_ms"], "consumer_lag": cur["lag"],
     }
@@ -206,10 +218,13 @@ def summary(args, cur, lg):
         print("  %-18s %s" % (TOPICS[k], fmt(t.get(k))))
     d = cur["decisions"]
     print("  decisions          approve %d, review %d, decline %d" % (d["APPROVE"], d["REVIEW"], d["DECLINE"]))
-    if cur["precision"] is not None:
-        print("  live performance   precision %.3f, recall %.3f (labelled events)" % (
-            cur["precision"], cur["recall"] or 0))
-    print("  drift status       %s    model %s" % (cur["drift"] or "-", cur["model"] or "-"))
+    if cur["recall"] is not None:
+        print("  live performance   DECLINE: precision %.3f, recall %.3f; REVIEW or DECLINE: recall %.3f; "
+              "AUC %.3f (last %d labelled events)" % (
+                  cur["precision"] or 0, cur["recall"], cur.get("recall_flagged") or 0, cur.get("auc") or 0,
+                  cur.get("labels_joined") or 0))
+    print("  drift status       %s (score distribution %s, %d features in ALERT)    model %s" % (
+        cur["drift"] or "-", cur.get("score_drift") or "-", cur.get("features_alert") or 0, cur["model"] or "-"))
     print("  score p99          %s (%s)" % ("-" if cur["p99_ms"] is None else "%.2f ms" % cur["p99_ms"],
                                            cur["p99_name"]))
     for name, ok in checks.items():

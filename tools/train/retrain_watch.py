@@ -1,8 +1,9 @@
 #!/usr/bin/python3
 """Retraining loop: watch the drift service and retrain when it alerts.
 
-Polls the drift service (GET <drift-url>/v1/drift, falling back to its
-/metrics); when ALERT holds for --confirm consecutive polls, runs the training
+Polls the drift service (GET <drift-url>/v1/drift); when the score
+distribution or the live performance (or, with --on any, anything) is in
+ALERT for --confirm consecutive windows, runs the training
 tool on the offline store and labels with --promote, so the scorers hot-reload
 the new version. A cooldown keeps one alert from retraining in a loop, and
 --max-runs bounds it (the demo retrains once).
@@ -26,27 +27,26 @@ def log(msg):
     print(time.strftime("%H:%M:%S ") + msg, flush=True)
 
 
-def alerting(url):
-    """True when the latest drift results contain an ALERT."""
-    def walk(x):
-        if isinstance(x, dict):
-            return x.get("status") == "ALERT" or any(walk(v) for v in x.values())
-        if isinstance(x, list):
-            return any(walk(v) for v in x)
-        return False
+MODEL_SIGNALS = ("__score__", "__performance__")
+
+
+def latest_window(url):
+    """The drift service's latest window report (GET /v1/drift), or None."""
     try:
         with urllib.request.urlopen(url + "/v1/drift", timeout=3) as r:
-            return walk(json.loads(r.read().decode()))
+            return json.loads(r.read().decode())
     except (OSError, ValueError):
-        pass
-    try:  # metrics: a drift status gauge, 2 = ALERT
-        with urllib.request.urlopen(url + "/metrics", timeout=3) as r:
-            for line in r.read().decode().splitlines():
-                if not line.startswith("#") and "status" in line.split("{")[0] and line.split()[-1] in ("2", "2.0"):
-                    return True
-    except (OSError, ValueError):
-        pass
-    return False
+        return None
+
+
+def alerting(report, on):
+    """Does this window call for retraining? on=model: the score distribution
+    or the live performance is in ALERT (what the model's users feel);
+    on=any: anything is (the overall status, feature drift included)."""
+    if on == "any":
+        return report.get("status") == "ALERT"
+    return any(r.get("feature") in MODEL_SIGNALS and r.get("metric") == "status"
+               and r.get("status") == "ALERT" for r in report.get("results", []))
 
 
 def main():
@@ -58,19 +58,26 @@ def main():
     ap.add_argument("--model-store", default=os.environ.get("MODEL_STORE", "models"))
     ap.add_argument("--name", default=os.environ.get("MODEL_NAME", "card-fraud"))
     ap.add_argument("--interval", type=float, default=2.0, help="poll interval, seconds (2)")
-    ap.add_argument("--confirm", type=int, default=2, help="consecutive ALERT polls before training (2)")
+    ap.add_argument("--on", choices=("model", "any"), default="model",
+                    help="model: ALERT on the score distribution or live performance (default); "
+                         "any: the overall status, feature drift included")
+    ap.add_argument("--confirm", type=int, default=2, help="consecutive ALERT windows before training (2)")
     ap.add_argument("--cooldown", type=float, default=300, help="seconds between trainings (300)")
     ap.add_argument("--max-runs", type=int, default=1, help="trainings before exiting, 0 = no limit (1)")
     ap.add_argument("--min-auc", type=float, default=0.7, help="do not promote below this AUC (0.7)")
     args = ap.parse_args()
 
     train = os.path.join(os.path.dirname(os.path.abspath(__file__)), "train")
-    streak, last, runs = 0, 0.0, 0
-    log("watching %s for drift alerts" % args.drift_url)
+    streak, last, runs, seen = 0, 0.0, 0, None
+    log("watching %s for drift alerts (%s)" % (args.drift_url, args.on))
     while True:
-        streak = streak + 1 if alerting(args.drift_url) else 0
+        report = latest_window(args.drift_url)
+        window = report and (report.get("model_version"), report.get("window_end"))
+        if report and window != seen:  # each window counts once
+            seen = window
+            streak = streak + 1 if alerting(report, args.on) else 0
         if streak >= args.confirm and time.time() - last >= args.cooldown:
-            log("retraining: drift ALERT for %d polls" % streak)
+            log("retraining: drift ALERT in %d consecutive windows (model %s)" % (streak, window[0]))
             cmd = [train, "--offline", args.offline, "--model-store", args.model_store,
                    "--name", args.name, "--min-auc", str(args.min_auc), "--include-open"]
             if args.labels:
