@@ -163,7 +163,7 @@ while [ $INTERRUPTED = 0 ] && alive loadgen; do
   sleep "$STATUS_EVERY" & wait $! 2>/dev/null
   [ $INTERRUPTED = 1 ] && break
   "${STATUS[@]}" --elapsed $((SECONDS - T0)) | tee -a "$LOGS/status.log"
-  for s in ingest features scorer drift gateway; do
+  for s in devkafka redis ingest features scorer drift gateway; do
     alive "$s" || { echo "demo: $s exited unexpectedly; see $LOGS/$s.log" >&2; tail -n 20 "$LOGS/$s.log" >&2; exit 1; }
   done
 done
@@ -171,7 +171,7 @@ done
 if [ $INTERRUPTED = 1 ]; then
   echo; echo "demo: stopping (Ctrl-C)..."
   stop_one loadgen
-  "${STATUS[@]}" --elapsed $((SECONDS - T0)) --summary "$RUN/summary.json" --loadgen-summary "$RUN/loadgen-summary.json"
+  "${STATUS[@]}" --elapsed $((SECONDS - T0)) --summary "$RUN/summary.json" --loadgen-summary "$RUN/loadgen-summary.json" --interrupted
   stop_all
   echo "demo: stopped; logs in $LOGS"
   exit 0
@@ -181,6 +181,12 @@ fi
 wait "${PID[loadgen]}"; LG_RC=$?
 unset "PID[loadgen]"
 [ $LG_RC -ne 0 ] && echo "demo: loadgen exited with $LG_RC (see $LOGS/loadgen.log)" >&2
+if alive retrain && grep -q "retraining:" "$LOGS/retrain.log" 2>/dev/null; then
+  echo "demo: traffic done; waiting for the retraining in progress (logs/retrain.log)..."
+  for _ in $(seq 180); do alive retrain || break; sleep 1; done
+  tail -n 3 "$LOGS/retrain.log"
+  sleep 2  # the scorer polls the registry every 500 ms
+fi
 echo "demo: traffic done, waiting for the pipeline to drain..."
 "${STATUS[@]}" --elapsed $((SECONDS - T0)) --wait-drained 90 --loadgen-summary "$RUN/loadgen-summary.json" \
   | tee -a "$LOGS/status.log"

@@ -26,6 +26,7 @@
 #define TICK_US 5000          /* pacing timer */
 #define UNPACED_BATCH 2000    /* events per loop turn when not pacing */
 #define BACKLOG_LIMIT 200000  /* stop generating above this many unacknowledged */
+#define INTERRUPT_GRACE_MS 5000 /* after SIGINT/SIGTERM: wait this long for acks, then give up */
 
 /* ------------------------------------------------------------------ options */
 
@@ -293,6 +294,8 @@ typedef struct run {
     size_t due_head, due_len, due_cap;
     int stopping;   /* generation finished or interrupted */
     int interrupted;
+    int64_t interrupted_at_ms;
+    size_t unacked; /* accepted by the sink but never acknowledged (broker gone) */
     /* counters */
     long long sent, fraud, by_pattern[LG_NPATTERNS], drifted;
     long long bad_sent, bad_by_kind[LG_NBAD];
@@ -440,7 +443,11 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
             emit_labels(r, r->stopping ? -1 : r->last_time);
     }
     int labels_left = r->labels && r->due_len && !r->interrupted;
-    if (r->stopping && !labels_left && backlog(r) == 0) {
+    int gave_up = r->interrupted && ss_now_ms() - r->interrupted_at_ms > INTERRUPT_GRACE_MS;
+    if (r->stopping && ((!labels_left && backlog(r) == 0) || gave_up)) {
+        if (gave_up)
+            ss_log(SS_LOG_WARN, "loadgen: giving up on unacknowledged messages after interrupt",
+                   NULL);
         event_base_loopexit(r->base, NULL);
         return;
     }
@@ -469,6 +476,7 @@ static void on_signal(void *arg)
     if (r->stopping && r->interrupted) return;
     ss_log(SS_LOG_INFO, "loadgen: interrupted, flushing what was sent", NULL);
     r->interrupted = 1;
+    r->interrupted_at_ms = ss_now_ms();
     r->stopping = 1;
 }
 
@@ -499,13 +507,14 @@ static void write_summary(run *r)
         ss_buf_printf(&b, "null,");
     ss_buf_printf(&b,
                   "\"first_event_time\":%lld,\"last_event_time\":%lld,\"wall_s\":%.3f,"
-                  "\"rate\":%.1f,\"sink\":\"%s\",\"acked\":%llu,\"failed\":%llu,"
-                  "\"send_errors\":%lld,\"interrupted\":%s}\n",
+                  "\"rate\":%.1f,\"sink\":\"%s\",\"acked\":%llu,\"failed\":%llu,\"rejected\":%llu,"
+                  "\"unacked\":%zu,\"send_errors\":%lld,\"interrupted\":%s}\n",
                   (long long)r->first_time, (long long)r->last_time, wall,
                   wall > 0 ? r->sent / wall : 0.0, r->events->name,
                   (unsigned long long)(r->events->acked + (separate ? r->labels->acked : 0)),
                   (unsigned long long)(r->events->failed + (separate ? r->labels->failed : 0)),
-                  r->send_errors, r->interrupted ? "true" : "false");
+                  (unsigned long long)r->events->rejected,
+                  r->unacked, r->send_errors, r->interrupted ? "true" : "false");
     FILE *f = r->o.summary_path ? fopen(r->o.summary_path, "w") : stderr;
     if (!f) {
         fprintf(stderr, "loadgen: cannot write summary: %s: %s\n", r->o.summary_path,
@@ -607,8 +616,12 @@ int main(int argc, char **argv)
     }
     event_base_dispatch(r.base);
 
-    if (r.events->flush(r.events, 30000) != 0) r.exit_code = 1;
-    if (r.labels && r.labels != r.events && r.labels->flush(r.labels, 30000) != 0) r.exit_code = 1;
+    int flush_ms = r.interrupted ? 1000 : 30000;
+    r.unacked = backlog(&r);
+    if (r.events->flush(r.events, flush_ms) != 0) r.exit_code = 1;
+    if (r.labels && r.labels != r.events && r.labels->flush(r.labels, flush_ms) != 0)
+        r.exit_code = 1;
+    if (r.unacked) r.exit_code = 1;
     if (r.send_errors || r.events->failed) r.exit_code = 1;
     write_summary(&r);
 

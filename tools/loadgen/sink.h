@@ -28,6 +28,7 @@ struct lg_sink {
     int (*flush)(lg_sink *s, int timeout_ms);
     void (*free)(lg_sink *s);
     uint64_t acked, failed;
+    uint64_t rejected; /* refused as invalid by the receiver (gateway 4xx for an invalid event) */
     char err[256];
 };
 

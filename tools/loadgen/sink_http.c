@@ -37,7 +37,6 @@ struct http_sink {
     size_t inflight_events;
     int inflight;
     struct event *tick;
-    uint64_t rejected;
 };
 
 static void http_send(http_req *r);
@@ -78,7 +77,7 @@ static void http_done(struct evhttp_request *req, void *arg)
         evbuffer_copyout(in, detail, n);
         detail[n] = '\0';
         if (r->single_bad) {
-            s->rejected++;
+            s->base.rejected++;
         } else {
             s->base.failed += r->n;
             ss_log(SS_LOG_WARN, "loadgen: gateway rejected a batch", "detail", detail, NULL);
