@@ -103,8 +103,12 @@ def topic_counts(args):
     return counts
 
 
-def snapshot(args):
+def snapshot(args, prev=None):
     m = {name: scrape(getattr(args, name)) for name in ("ingest", "features", "scorer", "drift", "gateway")}
+    stale = prev.get("metrics", {}) if prev else {}
+    for name, series in m.items():  # a busy service missed the 2 s scrape: keep its last numbers
+        if not series and stale.get(name):
+            m[name] = [tuple(x) for x in stale[name]]
     s = {"t": time.time(), "topics": topic_counts(args)}
     allm = [x for v in m.values() for x in v]
     s["lag"] = total(allm, r"consumer.*lag|lag.*messages|_lag$")
@@ -136,6 +140,8 @@ def snapshot(args):
     s["features_alert"] = sum(1 for n, l, v in m["drift"] if n.endswith("drift_status") and
                               l.get("metric") == "status" and not l.get("feature", "_").startswith("__") and v >= 2)
     s["alive"] = {k: bool(v) for k, v in m.items()}
+    s["metrics"] = {k: [x for x in v if x[0].startswith(("ss_scorer", "streamscore_drift", "ss_kafka_consumer_lag"))]
+                    for k, v in m.items()}
     return s
 
 
@@ -176,11 +182,20 @@ def line(cur, prev, elapsed, retrain_note):
 
 
 def retrain_note(path):
+    """' | retraining...' while training runs, ' | promoted <v> at <time>' after."""
     try:
-        lines = [l for l in open(path) if "promoted" in l or "retraining" in l]
+        lines = [l.split() for l in open(path) if "promoted " in l or "retraining:" in l
+                 or "training failed" in l]
     except OSError:
         return ""
-    return " | " + lines[-1].strip()[-60:] if lines else ""
+    if not lines:
+        return ""
+    last = lines[-1]
+    if "retraining:" in last:
+        return " | retraining (drift ALERT) since %s" % last[0]
+    if "promoted" in last:
+        return " | retrained: promoted %s at %s" % (last[-1], last[0])
+    return " | retraining failed at %s (logs/retrain.log)" % last[0]
 
 
 def summary(args, cur, lg):
@@ -262,7 +277,7 @@ def main():
         except (OSError, ValueError):
             lg = None
 
-    cur = snapshot(args)
+    cur = snapshot(args, prev)
     if args.wait_drained:
         end = time.time() + args.wait_drained
         want = lg["events"] if lg else None
@@ -272,7 +287,7 @@ def main():
                 break
             print(line(cur, prev, args.elapsed + int(time.time() - cur["t"]), ""), flush=True)
             time.sleep(3)
-            prev, cur = cur, snapshot(args)
+            prev, cur = cur, snapshot(args, cur)
     if args.summary:
         rc = summary(args, cur, lg)
     else:
