@@ -3,7 +3,8 @@
  *
  * Connections. evhttp 2.1 has no public "new connection" hook, so the bevcb
  * (which evhttp calls for every accepted socket, before it builds the
- * connection) records the new bufferevent and activates a zero-delay event.
+ * connection) records the new bufferevent (holding a reference) and
+ * activates a zero-delay event.
  * That event runs before the loop polls again, i.e. before the socket can be
  * read, and finds the evhttp_connection through the bufferevent's callback
  * argument (evhttp sets it to the connection). There the connection is
@@ -212,6 +213,8 @@ static void hook_connection(ss_http *h, struct bufferevent *bev)
     void *cbarg = NULL;
     bufferevent_getcb(bev, NULL, NULL, NULL, &cbarg);
     struct evhttp_connection *evcon = cbarg;
+    /* NULL: evhttp already failed and freed the connection (bufferevent_free
+     * clears the callbacks; our reference kept the bufferevent readable) */
     if (!evcon) return;
     if (h->max_connections > 0 && h->nconns >= (size_t)h->max_connections) {
         ss_metric_inc(h->m_refused);
@@ -234,8 +237,10 @@ static void on_hook(evutil_socket_t fd, short what, void *arg)
     ss_http *h = arg;
     (void)fd;
     (void)what;
-    for (size_t i = 0; i < h->npending; i++)
+    for (size_t i = 0; i < h->npending; i++) {
         hook_connection(h, h->pending[i]);
+        bufferevent_decref(h->pending[i]); /* the reference taken at creation */
+    }
     h->npending = 0;
 }
 
@@ -258,6 +263,7 @@ static struct bufferevent *on_new_bufferevent(struct event_base *base, void *arg
         h->cappending = h->cappending ? h->cappending * 2 : 16;
         h->pending = ss_realloc(h->pending, h->cappending * sizeof(*h->pending));
     }
+    bufferevent_incref(bev); /* valid until the hook, whatever evhttp does meanwhile */
     h->pending[h->npending++] = bev;
     event_active(h->hook, EV_TIMEOUT, 0);
     return bev;
@@ -842,6 +848,8 @@ void ss_http_free(ss_http *h)
     for (size_t i = 0; i < sizeof(servers) / sizeof(servers[0]); i++)
         if (servers[i] == h) servers[i] = NULL;
     if (h->http) evhttp_free(h->http); /* closes connections: on_conn_close frees each conn */
+    for (size_t i = 0; i < h->npending; i++)
+        bufferevent_decref(h->pending[i]);
     if (h->hook) event_free(h->hook);
     ss_route *r = h->routes;
     while (r) {

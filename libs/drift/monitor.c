@@ -136,7 +136,7 @@ struct ss_drift_monitor {
     int32_t *name_index; /* open addressing: slot -> feature + 1 */
     size_t name_mask;
     uint64_t event_seq;
-    uint64_t window_events, window_scores;
+    uint64_t window_events, window_scores, window_labels;
     feature_state score;
     ss_drift_adwin adwin;
     ss_drift_ph ph;
@@ -322,6 +322,7 @@ int ss_drift_monitor_label(ss_drift_monitor *m, const char *event_id, size_t id_
                            int64_t event_time_ms, int64_t label_time_ms, int64_t now_ms)
 {
     ss_drift_pair pair;
+    m->window_labels++;
     if (ss_drift_join_label(m->join, event_id, id_len, label, event_time_ms, label_time_ms, now_ms,
                             &pair) != 1)
         return 0;
@@ -337,6 +338,11 @@ uint64_t ss_drift_monitor_window_events(const ss_drift_monitor *m)
 uint64_t ss_drift_monitor_window_scores(const ss_drift_monitor *m)
 {
     return m->window_scores;
+}
+
+uint64_t ss_drift_monitor_window_labels(const ss_drift_monitor *m)
+{
+    return m->window_labels;
 }
 
 size_t ss_drift_monitor_join_waiting(const ss_drift_monitor *m)
@@ -473,7 +479,7 @@ static void window_reset(ss_drift_monitor *m)
             ss_drift_catwin_reset(&f->cat);
     }
     if (m->baseline->has_score) ss_drift_numwin_reset(&m->score.num);
-    m->window_events = m->window_scores = m->window_detections = 0;
+    m->window_events = m->window_scores = m->window_labels = m->window_detections = 0;
 }
 
 const ss_drift_report *ss_drift_monitor_evaluate(ss_drift_monitor *m, int64_t start_ms,

@@ -43,6 +43,7 @@ typedef struct gw_config {
     char *kafka_brokers;
     char *topic_ingest;
     int64_t delivery_timeout_ms;
+    int64_t linger_ms;
     int64_t max_batch;
 
     char *redis_url;

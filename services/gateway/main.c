@@ -54,14 +54,17 @@ const ss_config_entry gw_config_table[] = {
     {"EVENTS_DELIVERY_TIMEOUT", SS_CFG_DURATION, "5s", 100, 300000,
      offsetof(gw_config, delivery_timeout_ms),
      "How long Kafka may take to acknowledge an event before POST /v1/events answers 503."},
+    {"KAFKA_LINGER", SS_CFG_DURATION, "5ms", 1, 1000, offsetof(gw_config, linger_ms),
+     "Producer linger.ms: how long events wait to share a request to Kafka (adds to the "
+     "POST /v1/events reply time; longer = fewer wake-ups under load)."},
     {"EVENTS_MAX_BATCH", SS_CFG_INT, "500", 1, 100000, offsetof(gw_config, max_batch),
      "Most events in one POST /v1/events batch (more: 413)."},
     {"REDIS_URL", SS_CFG_STRING, "redis://127.0.0.1:6379", SS_UNBOUNDED,
      offsetof(gw_config, redis_url), "Redis holding the online feature vectors."},
     {"REDIS_TIMEOUT", SS_CFG_DURATION, "1s", 10, 60000, offsetof(gw_config, redis_timeout_ms),
      "Feature reads answer 504 after this."},
-    {"FEATURES_PREFIX", SS_CFG_STRING, "ss:", SS_UNBOUNDED, offsetof(gw_config, online_prefix),
-     "Redis key prefix of the features service (online vectors: <prefix>online:<entity>:<id>)."},
+    {"REDIS_PREFIX", SS_CFG_STRING, "ss:", SS_UNBOUNDED, offsetof(gw_config, online_prefix),
+     "Key prefix of the features service (online vectors: <prefix>online:<entity>:<id>)."},
     {"SCORER_URL", SS_CFG_STRING, "http://127.0.0.1:8083", SS_UNBOUNDED,
      offsetof(gw_config, scorer_url), "The scorer's HTTP endpoint (sync scoring, model registry)."},
     {"SCORER_TIMEOUT", SS_CFG_DURATION, "1s", 10, 60000, offsetof(gw_config, scorer_timeout_ms),
@@ -170,7 +173,7 @@ int main(int argc, char **argv)
     ss_kafka_opts ko = {.brokers = g.cfg.kafka_brokers,
                         .client_id = "streamscore-gateway",
                         .delivery_timeout_ms = g.cfg.delivery_timeout_ms,
-                        .linger_ms = 1};
+                        .linger_ms = g.cfg.linger_ms};
     g.producer = ss_producer_new(g.base, &ko, err, sizeof(err));
     if (!g.producer) fail("cannot create the kafka producer", err);
     g.redis = ss_redis_new(g.base, g.cfg.redis_url, err, sizeof(err));

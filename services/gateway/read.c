@@ -1,5 +1,6 @@
 /* read.c - the read and admin routes:
- *   GET  /v1/features/{entity}/{id}     latest online vector from Redis
+ *   GET  /v1/features/{entity}/{id}     latest online vector from Redis (written by the
+ *                                       features service, docs/features.md)
  *   GET  /v1/models                     \
  *   POST /v1/models/{version}/promote    | the scorer's registry admin API
  *   POST /v1/models/rollback             | (docs/adr/0102-gateway-model-admin.md)
@@ -12,6 +13,7 @@
 
 #include "common/log.h"
 #include "common/util.h"
+#include "features/features.h"
 #include "gateway.h"
 
 /* Ids and names that go into Redis keys and upstream paths. */
@@ -157,7 +159,12 @@ static void on_features(struct evhttp_request *req, const ss_http_params *p, voi
     feat_call *c = ss_calloc(1, sizeof(*c));
     c->g = g;
     c->req = req;
-    snprintf(c->key, sizeof(c->key), "%sonline:%s:%s", g->cfg.online_prefix, entity, id);
+    ss_buf key;
+    ss_buf_init(&key);
+    ss_features_online_key(g->cfg.online_prefix, entity, id,
+                           &key); /* the features library's layout */
+    ss_strlcpy(c->key, key.data, sizeof(c->key));
+    ss_buf_free(&key);
     ss_strlcpy(c->entity, entity, sizeof(c->entity));
     ss_strlcpy(c->id, id, sizeof(c->id));
     c->timer = evtimer_new(g->base, on_feat_timeout, c);

@@ -135,8 +135,8 @@ static int setup(app *a, char *err, size_t errlen)
     ss_http_add_ops_routes(a->http);
     if (*cfg->model_version) {
         char lerr[1024];
-        if (scorer_models_load(&a->models, SCORER_ACTIVE, cfg->model_version, lerr,
-                               sizeof lerr) < 0)
+        if (scorer_models_load(&a->models, SCORER_ACTIVE, cfg->model_version, lerr, sizeof lerr) <
+            0)
             ss_log(SS_LOG_WARN, "MODEL_VERSION did not load; waiting for the registry", "error",
                    lerr, NULL);
     }

@@ -15,7 +15,10 @@
 #include "common/util.h"
 #include "scorer.h"
 
-static const char *role_name(int role) { return role == SCORER_SHADOW ? "shadow" : "active"; }
+static const char *role_name(int role)
+{
+    return role == SCORER_SHADOW ? "shadow" : "active";
+}
 
 void scorer_models_init(scorer_models *m, const char *store, const char *name)
 {
@@ -27,9 +30,9 @@ void scorer_models_init(scorer_models *m, const char *store, const char *name)
         snprintf(labels, sizeof labels, "role=\"%s\"", role_name(role));
         m->reloads[role] = ss_counter("ss_scorer_model_reloads_total",
                                       "Bundles loaded and swapped in, by role.", labels);
-        m->failures[role] = ss_counter("ss_scorer_model_load_failures_total",
-                                       "Bundles refused (failed to load or validate), by role.",
-                                       labels);
+        m->failures[role] =
+            ss_counter("ss_scorer_model_load_failures_total",
+                       "Bundles refused (failed to load or validate), by role.", labels);
     }
 }
 

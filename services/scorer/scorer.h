@@ -50,20 +50,20 @@ enum { SCORER_ACTIVE = 0, SCORER_SHADOW = 1 };
 
 /** A loaded bundle with its per-version metric series. */
 typedef struct scorer_slot {
-    ss_model *model;          /* NULL = none */
-    ss_metric *scores[3];     /* ss_scorer_scores_total{version,role,decision} */
+    ss_model *model;      /* NULL = none */
+    ss_metric *scores[3]; /* ss_scorer_scores_total{version,role,decision} */
 } scorer_slot;
 
 typedef struct scorer_models {
     const char *store;
     const char *name;
-    scorer_slot slot[2];                       /* active, shadow */
-    char failed[2][SS_REGISTRY_MAX_VERSION];   /* version that last failed to load */
+    scorer_slot slot[2];                     /* active, shadow */
+    char failed[2][SS_REGISTRY_MAX_VERSION]; /* version that last failed to load */
     ss_metric *reloads[2], *failures[2];
     ss_redis *redis;
     struct event *poll;
-    int polling;                               /* a registry GET is outstanding */
-    void (*on_change)(void *arg);              /* after any swap */
+    int polling;                  /* a registry GET is outstanding */
+    void (*on_change)(void *arg); /* after any swap */
     void *on_change_arg;
 } scorer_models;
 
@@ -104,9 +104,9 @@ typedef struct scorer_event {
     const char *entity_id;
     int64_t event_time_ms;
 } scorer_event;
-int scorer_fill_score(avro_value_t *out, const ss_model *model, int role,
-                      const scorer_event *ev, const scorer_result *r, const double *x,
-                      int64_t scored_at_ms, char *err, size_t errlen);
+int scorer_fill_score(avro_value_t *out, const ss_model *model, int role, const scorer_event *ev,
+                      const scorer_result *r, const double *x, int64_t scored_at_ms, char *err,
+                      size_t errlen);
 /** The /v1/score reply body. */
 json_t *scorer_result_json(const ss_model *model, const char *event_id, const scorer_result *r,
                            const double *x);
@@ -136,12 +136,11 @@ struct ss_features;
 struct ss_feature_vector;
 /** Bundle-ordered inputs from a features-library vector (the synchronous
  * path's twin of scorer_inputs_from_map); unknown names and nulls are NaN. */
-void scorer_inputs_from_vector(const ss_model *model, const struct ss_feature_vector *v,
-                               double *x);
+void scorer_inputs_from_vector(const ss_model *model, const struct ss_feature_vector *v, double *x);
 /** POST /v1/score on h; features computes the vectors (peek), event_codec
  * validates request bodies (CardTransaction). */
-scorer_sync *scorer_sync_new(ss_http *h, struct ss_features *features,
-                             ss_avro_codec *event_codec, scorer_models *models);
+scorer_sync *scorer_sync_new(ss_http *h, struct ss_features *features, ss_avro_codec *event_codec,
+                             scorer_models *models);
 void scorer_sync_free(scorer_sync *s);
 
 /* admin.c */

@@ -151,7 +151,8 @@ scorer_stream *scorer_stream_new(struct event_base *base, const scorer_config *c
     s->in_codec = ss_avro_codec_new(reg, "FeatureVector", subject, err, errlen);
     snprintf(subject, sizeof subject, "%s-value", cfg->topic_scores);
     s->out_codec = s->in_codec ? ss_avro_codec_new(reg, "Score", subject, err, errlen) : NULL;
-    ss_kafka_opts opts = {.brokers = cfg->kafka_brokers, .client_id = "streamscore-scorer",
+    ss_kafka_opts opts = {.brokers = cfg->kafka_brokers,
+                          .client_id = "streamscore-scorer",
                           .group_id = cfg->group_id};
     s->producer = s->out_codec ? ss_producer_new(base, &opts, err, errlen) : NULL;
     if (!s->producer) {
@@ -162,16 +163,17 @@ scorer_stream *scorer_stream_new(struct event_base *base, const scorer_config *c
                               "Primary model inference time per event (prediction + reasons).",
                               NULL, NULL, 0);
     s->dlq = ss_counter("ss_scorer_dlq_total", "Feature vectors sent to the DLQ.", NULL);
-    s->absent = ss_counter("ss_scorer_absent_features_total",
-                           "Bundle features absent from incoming vectors (scored as missing).",
-                           NULL);
+    s->absent =
+        ss_counter("ss_scorer_absent_features_total",
+                   "Bundle features absent from incoming vectors (scored as missing).", NULL);
     return s;
 }
 
 int scorer_stream_start(scorer_stream *s, char *err, size_t errlen)
 {
     if (s->consumer) return 0;
-    ss_kafka_opts opts = {.brokers = s->cfg->kafka_brokers, .client_id = "streamscore-scorer",
+    ss_kafka_opts opts = {.brokers = s->cfg->kafka_brokers,
+                          .client_id = "streamscore-scorer",
                           .group_id = s->cfg->group_id};
     const char *topics[] = {s->cfg->topic_features};
     s->consumer = ss_consumer_new(s->base, &opts, topics, 1, on_message, NULL, s, err, errlen);
@@ -180,8 +182,14 @@ int scorer_stream_start(scorer_stream *s, char *err, size_t errlen)
     return 0;
 }
 
-ss_consumer *scorer_stream_consumer(scorer_stream *s) { return s->consumer; }
-ss_producer *scorer_stream_producer(scorer_stream *s) { return s->producer; }
+ss_consumer *scorer_stream_consumer(scorer_stream *s)
+{
+    return s->consumer;
+}
+ss_producer *scorer_stream_producer(scorer_stream *s)
+{
+    return s->producer;
+}
 
 void scorer_stream_free(scorer_stream *s)
 {

@@ -48,8 +48,8 @@ static void on_vector(const ss_feature_vector *v, const char *err, void *arg)
     const ss_model *model = s->models->slot[SCORER_ACTIVE].model;
     if (!v) {
         count(503);
-        ss_http_reply_problem(sr->req, 503, "feature state unavailable", NULL,
-                              "features: %s", err ? err : "no vector");
+        ss_http_reply_problem(sr->req, 503, "feature state unavailable", NULL, "features: %s",
+                              err ? err : "no vector");
     } else if (!model) {
         count(503);
         ss_http_reply_problem(sr->req, 503, "no model", NULL, "no active model loaded for %s",
@@ -107,8 +107,8 @@ static void h_score(struct evhttp_request *req, const ss_http_params *p, void *a
     }
 }
 
-scorer_sync *scorer_sync_new(ss_http *h, struct ss_features *features,
-                             ss_avro_codec *event_codec, scorer_models *models)
+scorer_sync *scorer_sync_new(ss_http *h, struct ss_features *features, ss_avro_codec *event_codec,
+                             scorer_models *models)
 {
     scorer_sync *s = ss_calloc(1, sizeof *s);
     s->features = features;
@@ -121,4 +121,7 @@ scorer_sync *scorer_sync_new(ss_http *h, struct ss_features *features,
     return s;
 }
 
-void scorer_sync_free(scorer_sync *s) { ss_free(s); }
+void scorer_sync_free(scorer_sync *s)
+{
+    ss_free(s);
+}

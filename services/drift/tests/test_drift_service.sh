@@ -25,10 +25,12 @@ ss_spawn drift "$SS_BIN/streamscore-drift"
 check "drift becomes ready (baseline v1 from redis, kafka assigned)" \
   ss_wait_for 60 ss_http_ok "http://127.0.0.1:$HTTP_PORT/readyz"
 
-produce() { # DIR: the three frame files into their topics
-  "$TOOL" produce --brokers "$KAFKA_BROKERS" --topic features.enriched <"$1/features.frames" 2>/dev/null &&
+produce() { # DIR: the three frame files into their topics; labels first (they
+  # wait for their scores in the join), features last (they close the windows)
+  "$TOOL" produce --brokers "$KAFKA_BROKERS" --topic labels <"$1/labels.frames" 2>/dev/null &&
   "$TOOL" produce --brokers "$KAFKA_BROKERS" --topic scores <"$1/scores.frames" 2>/dev/null &&
-  "$TOOL" produce --brokers "$KAFKA_BROKERS" --topic labels <"$1/labels.frames" 2>/dev/null
+  sleep 0.5 &&
+  "$TOOL" produce --brokers "$KAFKA_BROKERS" --topic features.enriched <"$1/features.frames" 2>/dev/null
 }
 results() { # decoded monitoring.drift records, one JSON per line, into $SS_TMP/results.jsonl
   "$TOOL" consume --brokers "$KAFKA_BROKERS" --topic monitoring.drift --idle-ms 1500 >"$SS_TMP/drift.frames" 2>/dev/null &&

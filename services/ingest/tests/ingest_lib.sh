@@ -7,7 +7,13 @@ start_ingest() {
   ss_spawn ingest env HTTP_PORT="$INGEST_PORT" "$@" "$SS_BIN/streamscore-ingest"
   ss_wait_for 30 ss_http_ok "http://127.0.0.1:$INGEST_PORT/readyz"
 }
-stop_ingest() { kill -TERM "$SS_PID_ingest" 2>/dev/null; wait "$SS_PID_ingest" 2>/dev/null; }
+# stop_ingest: SIGTERM, wait; fails unless it exits 0 without a sanitizer report
+stop_ingest() {
+  kill -TERM "$SS_PID_ingest" 2>/dev/null
+  wait "$SS_PID_ingest" 2>/dev/null
+  local rc=$?
+  ! grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$SS_TMP/ingest.log" && [ $rc -eq 0 ]
+}
 # metric NAME[{labels}]: current value (0 when absent)
 metric() {
   curl -fsS --max-time 2 "http://127.0.0.1:$INGEST_PORT/metrics" 2>/dev/null |

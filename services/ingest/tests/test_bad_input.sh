@@ -55,7 +55,7 @@ raw_events "$SS_TMP/raw.jsonl" >"$SS_TMP/raw.events"
 check "the last valid event came through after all the bad ones" grep -q '"event_id":"final-1"' "$SS_TMP/raw.events"
 $PY services/ingest/tests/bad_input.py verify "$SS_TMP" "$SS_TMP/dlq.jsonl" "$SS_TMP/raw.keys" \
   "$SS_TMP/raw.events" "$SS_BIN/avrocat" || SS_FAILS=$((SS_FAILS + 1))
-stop_ingest
+check "ingest stops cleanly on SIGTERM" stop_ingest
 
 # strict keys: a second consumer group reads the same input with INGEST_REQUIRE_KEY
 nullkey_hex=$(jq -r '.[] | select(.key == null) | .hex' "$SS_TMP/manifest.json" | head -1)
@@ -65,5 +65,5 @@ ss_wait_for 30 settled
 consume events.dlq >"$SS_TMP/dlq2.jsonl"
 check "with INGEST_REQUIRE_KEY=true the keyless event is dead-lettered as null_key" \
   test "$(jq -r --arg h "$nullkey_hex" 'select(.value_hex == $h and .headers["__streamscore.errors.reason"] == "null_key") | .offset' "$SS_TMP/dlq2.jsonl" | wc -l)" = 1
-stop_ingest
+check "ingest stops cleanly on SIGTERM" stop_ingest
 ss_done

@@ -131,6 +131,7 @@ int ss_drift_monitor_label(ss_drift_monitor *m, const char *event_id, size_t id_
 
 uint64_t ss_drift_monitor_window_events(const ss_drift_monitor *m);
 uint64_t ss_drift_monitor_window_scores(const ss_drift_monitor *m);
+uint64_t ss_drift_monitor_window_labels(const ss_drift_monitor *m);
 size_t ss_drift_monitor_join_waiting(const ss_drift_monitor *m);
 
 /** Close the window [start, end): compute every metric and status, then reset
