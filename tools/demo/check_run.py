@@ -131,6 +131,15 @@ def main():
     check("DLQ records are the injected ones (ids ending -bad)", all(i and i.endswith("-bad") for i in bad_ids))
     reasons = collections.Counter(h.get("__streamscore.errors.reason") for _, _, h in dlq)
     check("every DLQ record carries a reason header (%s)" % dict(reasons), None not in reasons)
+    # each injected kind is rejected for its own reason (libs/events reason codes)
+    kind_reason = {"malformed": "invalid_json", "missing_field": "missing_field", "wrong_type": "wrong_type",
+                   "bad_enum": "bad_enum", "negative_amount": "out_of_range", "not_object": "not_an_object",
+                   "avro_truncated": "truncated_avro", "avro_unknown_schema": "unknown_schema"}
+    want = collections.Counter()
+    for kind, n in lg["invalid"].items():
+        if kind != "total":
+            want[kind_reason.get(kind, kind)] += n
+    check("DLQ reasons match the injected kinds", reasons == want, "want %s" % dict(want))
 
     drift = [decode(v, schemas) for _, v, _ in t["monitoring.drift"]]
     windows = collections.defaultdict(list)
@@ -140,8 +149,11 @@ def main():
     check("drift results were produced (%d windows)" % len(spans), len(spans) >= 1)
     check("every drift window has an overall status",
           all(any(d["feature"] == "__overall__" for d in windows[w]) for w in spans))
-    check("every drift window covers the model's features and score",
-          all(any(d["feature"] == "__score__" for d in windows[w]) for w in spans))
+    bundle = json.load(open(os.path.join(run, "models", "card-fraud", summary["model_version"], "bundle.json")))
+    wanted = set(bundle["features"]) | {"__score__"}
+    uncovered = [w for w in spans if not wanted <= {d["feature"] for d in windows[w]}]
+    check("every drift window reports every model feature and the score", not uncovered,
+          "%d windows miss some" % len(uncovered))
     check("drift windows are contiguous", all(a[1] <= b[0] for a, b in zip(spans, spans[1:])))
     check("drift windows account for every scored event",
           sum(max(d["window_events"] for d in windows[w]) for w in spans) >= len(primary) * 0.99)
