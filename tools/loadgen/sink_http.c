@@ -118,9 +118,12 @@ static void send_body(http_sink *s, const char *data, size_t len, size_t n, int 
     http_send(r);
 }
 
+/* Send the pending batch: on the tick when few requests are in flight, or at
+ * once when it is full (requests then queue on the connection; the
+ * generator's backlog limit bounds that queue). */
 static void flush_batch(http_sink *s)
 {
-    if (!s->nbatch || s->inflight >= MAX_INFLIGHT) return;
+    if (!s->nbatch || (s->inflight >= MAX_INFLIGHT && s->nbatch < BATCH)) return;
     ss_buf_append(&s->batch, "]", 1);
     send_body(s, s->batch.data, s->batch.len, s->nbatch, 0);
     ss_buf_reset(&s->batch);

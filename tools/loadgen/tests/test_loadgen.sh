@@ -127,4 +127,25 @@ labels = [decode(bytes.fromhex(json.loads(l)["value_hex"])) for l in open(d + "/
 check("labels decode as Label records", all(sid == 4 for sid, _ in labels) and len(labels) == summary["labels"])
 check("labelled fraud matches the summary", sum(r["label"] for _, r in labels) == summary["labels_fraud"])
 PY
+
+# ---- through the gateway: valid events accepted (202 after Kafka acks),
+# invalid ones refused with 4xx one by one; labels straight to Kafka
+ss_start_redis
+KEY=loadgen-test-key
+GW_PORT=$(ss_free_port)
+HTTP_PORT=$GW_PORT TOPIC_INGEST=ingest.gw API_KEYS="$(printf %s "$KEY" | sha256sum | cut -d' ' -f1) produce loadgen" \
+  ss_spawn gateway "$SS_BIN/streamscore-gateway"
+ss_wait_for 20 ss_http_ok "http://127.0.0.1:$GW_PORT/readyz"
+check "gateway is ready" ss_http_ok "http://127.0.0.1:$GW_PORT/readyz"
+"$LG" --gateway "http://127.0.0.1:$GW_PORT" --api-key "$KEY" --rate 2000 --duration 2 --label-delay 1 \
+  --invalid 3 --invalid-kinds bad_enum,missing_field,negative_amount --labels-kafka "$KAFKA_BROKERS" \
+  --labels-topic labels.gw --summary "$SS_TMP/gw.json" --status-interval 0 --id-prefix gw >"$SS_TMP/loadgen.gw.log" 2>&1
+check "loadgen through the gateway exits 0" test $? -eq 0
+n=$(jq .events "$SS_TMP/gw.json")
+check "the gateway acknowledged every valid event ($(jq .acked "$SS_TMP/gw.json") of $n + labels)" \
+  test "$(jq '.acked - .labels' "$SS_TMP/gw.json")" = "$n"
+check "the gateway refused each invalid event ($(jq .rejected "$SS_TMP/gw.json"))" \
+  test "$(jq .rejected "$SS_TMP/gw.json")" = 3
+got=$("$SS_BIN/sskafka" consume -b "$KAFKA_BROKERS" -t ingest.gw --format count --idle-ms 1500 --max $((n + 1)))
+check "events.ingest holds the gateway's events ($got of $n)" test "$got" = "$n"
 ss_done
