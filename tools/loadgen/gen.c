@@ -25,7 +25,8 @@ static uint64_t splitmix64(uint64_t *x)
 
 static void rng_seed(rng *r, uint64_t seed)
 {
-    for (int i = 0; i < 4; i++) r->s[i] = splitmix64(&seed);
+    for (int i = 0; i < 4; i++)
+        r->s[i] = splitmix64(&seed);
 }
 
 static uint64_t rotl(uint64_t x, int k)
@@ -81,7 +82,8 @@ static double rng_lognormal(rng *r, double mu, double sigma)
 static int rng_weighted(rng *r, const double *w, int n)
 {
     double total = 0;
-    for (int i = 0; i < n; i++) total += w[i];
+    for (int i = 0; i < n; i++)
+        total += w[i];
     double x = rng_unit(r) * total;
     for (int i = 0; i < n; i++) {
         if (x < w[i]) return i;
@@ -100,13 +102,13 @@ typedef struct country {
 } country;
 
 static const country countries[] = {
-    {"DE", "EUR", 51.2, 10.4, 18, 31},  {"FR", "EUR", 46.6, 2.4, 14, 37},
-    {"GB", "GBP", 52.5, -1.5, 14, 51},  {"US", "USD", 39.8, -98.6, 16, 23},
-    {"ES", "EUR", 40.4, -3.7, 8, 83},   {"IT", "EUR", 42.8, 12.5, 8, 93},
-    {"NL", "EUR", 52.2, 5.3, 6, 145},   {"PL", "PLN", 52.1, 19.4, 5, 178},
-    {"SE", "SEK", 62.0, 15.0, 3, 194},  {"BR", "BRL", -14.2, -51.9, 3, 177},
-    {"IN", "INR", 21.0, 78.0, 2, 49},   {"NG", "NGN", 9.1, 8.7, 1, 105},
-    {"CN", "CNY", 35.9, 104.2, 1, 36},  {"JP", "JPY", 36.2, 138.3, 1, 126},
+    {"DE", "EUR", 51.2, 10.4, 18, 31}, {"FR", "EUR", 46.6, 2.4, 14, 37},
+    {"GB", "GBP", 52.5, -1.5, 14, 51}, {"US", "USD", 39.8, -98.6, 16, 23},
+    {"ES", "EUR", 40.4, -3.7, 8, 83},  {"IT", "EUR", 42.8, 12.5, 8, 93},
+    {"NL", "EUR", 52.2, 5.3, 6, 145},  {"PL", "PLN", 52.1, 19.4, 5, 178},
+    {"SE", "SEK", 62.0, 15.0, 3, 194}, {"BR", "BRL", -14.2, -51.9, 3, 177},
+    {"IN", "INR", 21.0, 78.0, 2, 49},  {"NG", "NGN", 9.1, 8.7, 1, 105},
+    {"CN", "CNY", 35.9, 104.2, 1, 36}, {"JP", "JPY", 36.2, 138.3, 1, 126},
 };
 #define NCOUNTRIES ((int)(sizeof countries / sizeof countries[0]))
 /* where stolen card data is used from: far from most cards' homes */
@@ -123,8 +125,24 @@ typedef struct category {
     int risky;         /* high-risk category */
 } category;
 
-enum { C_GROCERY, C_RESTAURANT, C_FUEL, C_DEPT, C_MISC, C_TAXI, C_DIGITAL, C_TELECOM,
-       C_ELECTRONICS, C_ATM, C_MAILORDER, C_JEWELRY, C_TRANSFER, C_GAMBLING, C_CRYPTO, NCATS };
+enum {
+    C_GROCERY,
+    C_RESTAURANT,
+    C_FUEL,
+    C_DEPT,
+    C_MISC,
+    C_TAXI,
+    C_DIGITAL,
+    C_TELECOM,
+    C_ELECTRONICS,
+    C_ATM,
+    C_MAILORDER,
+    C_JEWELRY,
+    C_TRANSFER,
+    C_GAMBLING,
+    C_CRYPTO,
+    NCATS
+};
 
 static const category categories[NCATS] = {
     [C_GROCERY] = {"5411", 20, 1.0, 0.05, LG_POS, 3.5, 0.6, 0},
@@ -162,8 +180,8 @@ static const double episode_events[LG_NPATTERNS] = {0, 6 + 9.5 + 0.5, 2.5, 1.4, 
 typedef struct card {
     uint8_t country;
     float lat, lon;
-    float spend;   /* multiplier of category amounts */
-    float ecom;    /* multiplier of the ECOM share */
+    float spend; /* multiplier of category amounts */
+    float ecom;  /* multiplier of the ECOM share */
     int32_t device;
 } card;
 
@@ -179,7 +197,7 @@ typedef struct ring {
 } ring;
 
 typedef struct pending {
-    double t; /* seconds since start */
+    double t;       /* seconds since start */
     uint64_t order; /* tie-break: scheduling order */
     lg_event ev;
 } pending;
@@ -193,12 +211,12 @@ struct lg_gen {
     int *by_cat[NCATS]; /* merchant indexes per category */
     int ncat[NCATS];
     ring rings[RINGS];
-    int32_t next_device; /* counter for devices first seen during the run */
-    uint64_t seq;        /* events emitted */
-    uint64_t scheduled;  /* tie-break counter */
+    int32_t next_device;     /* counter for devices first seen during the run */
+    uint64_t seq;            /* events emitted */
+    uint64_t scheduled;      /* tie-break counter */
     double t_legit, t_fraud; /* next arrivals, seconds since start */
     double fraud_start_rate; /* episodes/s */
-    pending *heap;       /* future events of running episodes, min-heap on (t, order) */
+    pending *heap;           /* future events of running episodes, min-heap on (t, order) */
     size_t nheap, capheap;
 };
 
@@ -490,11 +508,20 @@ static void start_episode(lg_gen *g, double t)
 {
     const double *share = drifted(g, t) ? episode_share_drift : episode_share;
     switch ((lg_pattern)rng_weighted(&g->r, share, LG_NPATTERNS)) {
-    case LG_CARD_TESTING: card_testing(g, t); break;
-    case LG_ACCOUNT_TAKEOVER: account_takeover(g, t); break;
-    case LG_RISKY_LARGE: risky_large(g, t); break;
-    case LG_FRAUD_RING: fraud_ring(g, t); break;
-    default: break;
+    case LG_CARD_TESTING:
+        card_testing(g, t);
+        break;
+    case LG_ACCOUNT_TAKEOVER:
+        account_takeover(g, t);
+        break;
+    case LG_RISKY_LARGE:
+        risky_large(g, t);
+        break;
+    case LG_FRAUD_RING:
+        fraud_ring(g, t);
+        break;
+    default:
+        break;
     }
 }
 
@@ -511,8 +538,8 @@ static double fraud_start_rate(const lg_gen *g, const double *share)
 static double next_fraud_gap(lg_gen *g, double t)
 {
     /* after drift, fraud pressure doubles and the mix moves to takeovers */
-    double rate = drifted(g, t) ? 2.0 * fraud_start_rate(g, episode_share_drift)
-                                : g->fraud_start_rate;
+    double rate =
+        drifted(g, t) ? 2.0 * fraud_start_rate(g, episode_share_drift) : g->fraud_start_rate;
     return rng_exp(&g->r, rate);
 }
 
@@ -521,8 +548,10 @@ static double next_fraud_gap(lg_gen *g, double t)
 static void build_world(lg_gen *g)
 {
     double cw[NCOUNTRIES], catw[NCATS];
-    for (int i = 0; i < NCOUNTRIES; i++) cw[i] = countries[i].weight;
-    for (int i = 0; i < NCATS; i++) catw[i] = categories[i].weight + 1.0; /* every category has merchants */
+    for (int i = 0; i < NCOUNTRIES; i++)
+        cw[i] = countries[i].weight;
+    for (int i = 0; i < NCATS; i++)
+        catw[i] = categories[i].weight + 1.0; /* every category has merchants */
 
     g->merchants = ss_calloc((size_t)g->cfg.nmerchants, sizeof *g->merchants);
     for (int i = 0; i < g->cfg.nmerchants; i++) {
@@ -550,7 +579,7 @@ static void build_world(lg_gen *g)
         c->lon = (float)(countries[c->country].lon + rng_normal(&g->r) * 1.5);
         c->spend = (float)rng_lognormal(&g->r, 0, 0.4);
         c->ecom = (float)rng_uniform(&g->r, 0.5, 1.5);
-        c->device = i; /* devices d0000000.. belong to cards */
+        c->device = i;                       /* devices d0000000.. belong to cards */
         if (i > 0 && rng_unit(&g->r) < 0.15) /* a household: cards sharing a tablet */
             c->device = g->cards[i - 1 - rng_int(&g->r, i < 5 ? i : 5)].device;
     }
@@ -558,8 +587,10 @@ static void build_world(lg_gen *g)
     for (int k = 0; k < RINGS; k++) {
         ring *rg = &g->rings[k];
         rg->country = fraud_countries[rng_int(&g->r, NFRAUD_COUNTRIES)];
-        for (int d = 0; d < RING_DEVICES; d++) rg->devices[d] = new_device(g);
-        for (int c = 0; c < RING_CARDS; c++) rg->cards[c] = rng_int(&g->r, g->cfg.ncards);
+        for (int d = 0; d < RING_DEVICES; d++)
+            rg->devices[d] = new_device(g);
+        for (int c = 0; c < RING_CARDS; c++)
+            rg->cards[c] = rng_int(&g->r, g->cfg.ncards);
     }
 }
 
@@ -599,7 +630,8 @@ lg_gen *lg_gen_new(const lg_config *cfg)
 void lg_gen_free(lg_gen *g)
 {
     if (!g) return;
-    for (int c = 0; c < NCATS; c++) ss_free(g->by_cat[c]);
+    for (int c = 0; c < NCATS; c++)
+        ss_free(g->by_cat[c]);
     ss_free(g->cards);
     ss_free(g->merchants);
     ss_free(g->heap);

@@ -38,13 +38,13 @@ typedef enum { LG_POS = 0, LG_ECOM, LG_ATM, LG_MOTO } lg_channel;
 
 typedef struct lg_config {
     uint64_t seed;
-    double rate;          /* mean events/s over a day (before diurnal shape) */
-    double diurnal;       /* amplitude in [0,1): rate * (1 + a*sin(hour)), peak 15:00 UTC */
-    int64_t start_ms;     /* event time of the simulation's start, epoch ms */
-    int ncards;           /* cards in the world */
-    int nmerchants;       /* merchants in the world */
-    double fraud_rate;    /* target fraction of events that are fraudulent */
-    int64_t drift_at_ms;  /* event time from which the distribution shifts; 0 = never */
+    double rate;           /* mean events/s over a day (before diurnal shape) */
+    double diurnal;        /* amplitude in [0,1): rate * (1 + a*sin(hour)), peak 15:00 UTC */
+    int64_t start_ms;      /* event time of the simulation's start, epoch ms */
+    int ncards;            /* cards in the world */
+    int nmerchants;        /* merchants in the world */
+    double fraud_rate;     /* target fraction of events that are fraudulent */
+    int64_t drift_at_ms;   /* event time from which the distribution shifts; 0 = never */
     const char *id_prefix; /* event ids are "<prefix>-<seq>"; NULL = "tx<seed>" */
 } lg_config;
 
@@ -63,7 +63,7 @@ typedef struct lg_event {
     const char *merchant_country;
     const char *card_country;
     lg_channel channel;
-    int declined;       /* issuer authorisation result: 1 = DECLINED, 0 = APPROVED */
+    int declined; /* issuer authorisation result: 1 = DECLINED, 0 = APPROVED */
     double latitude, longitude;
     char ip_address[20]; /* "" = null */
     lg_pattern pattern;  /* LG_LEGIT or the fraud pattern that produced it */

@@ -4,8 +4,8 @@
 #include <string.h>
 
 static const char *bad_names[LG_NBAD] = {
-    "malformed", "missing_field", "wrong_type",    "bad_enum",
-    "negative_amount", "not_object", "avro_truncated", "avro_unknown_schema",
+    "malformed",       "missing_field", "wrong_type",     "bad_enum",
+    "negative_amount", "not_object",    "avro_truncated", "avro_unknown_schema",
 };
 
 const char *lg_bad_name(lg_bad_kind k)
@@ -47,10 +47,11 @@ void lg_bad_json(lg_bad_kind k, const lg_event *ev, ss_buf *out)
         break;
     }
     case LG_BAD_WRONG_TYPE:
-        ss_buf_printf(out, "{\"event_id\":\"%s\",\"event_time\":%lld,\"card_id\":\"%s\","
-                           "\"merchant_id\":\"%s\",\"amount\":\"%.2f\",\"currency\":\"%s\","
-                           "\"merchant_category\":\"%s\",\"merchant_country\":\"%s\","
-                           "\"channel\":\"%s\"}",
+        ss_buf_printf(out,
+                      "{\"event_id\":\"%s\",\"event_time\":%lld,\"card_id\":\"%s\","
+                      "\"merchant_id\":\"%s\",\"amount\":\"%.2f\",\"currency\":\"%s\","
+                      "\"merchant_category\":\"%s\",\"merchant_country\":\"%s\","
+                      "\"channel\":\"%s\"}",
                       ev->event_id, (long long)ev->event_time, ev->card_id, ev->merchant_id,
                       ev->amount, ev->currency, ev->mcc, ev->merchant_country,
                       lg_channel_name(ev->channel));

@@ -10,14 +10,14 @@
 #include "gen.h"
 
 typedef enum {
-    LG_BAD_MALFORMED = 0, /* JSON cut off mid-object */
-    LG_BAD_MISSING_FIELD, /* required card_id absent */
-    LG_BAD_WRONG_TYPE,    /* amount as a string */
-    LG_BAD_ENUM,          /* channel not a Channel symbol */
-    LG_BAD_NEGATIVE,      /* amount < 0 */
-    LG_BAD_NOT_OBJECT,    /* a JSON array instead of an object */
+    LG_BAD_MALFORMED = 0,  /* JSON cut off mid-object */
+    LG_BAD_MISSING_FIELD,  /* required card_id absent */
+    LG_BAD_WRONG_TYPE,     /* amount as a string */
+    LG_BAD_ENUM,           /* channel not a Channel symbol */
+    LG_BAD_NEGATIVE,       /* amount < 0 */
+    LG_BAD_NOT_OBJECT,     /* a JSON array instead of an object */
     LG_BAD_AVRO_TRUNCATED, /* Avro framing with a body cut short (Avro output only) */
-    LG_BAD_AVRO_SCHEMA,   /* Avro framing with an unknown schema id (Avro output only) */
+    LG_BAD_AVRO_SCHEMA,    /* Avro framing with an unknown schema id (Avro output only) */
     LG_NBAD
 } lg_bad_kind;
 

@@ -23,20 +23,20 @@
 #include "invalid.h"
 #include "sink.h"
 
-#define TICK_US 5000          /* pacing timer */
-#define UNPACED_BATCH 2000    /* events per loop turn when not pacing */
-#define BACKLOG_LIMIT 200000  /* stop generating above this many unacknowledged */
+#define TICK_US 5000            /* pacing timer */
+#define UNPACED_BATCH 2000      /* events per loop turn when not pacing */
+#define BACKLOG_LIMIT 200000    /* stop generating above this many unacknowledged */
 #define INTERRUPT_GRACE_MS 5000 /* after SIGINT/SIGTERM: wait this long for acks, then give up */
 
 /* ------------------------------------------------------------------ options */
 
 typedef struct options {
     lg_config gen;
-    double duration_s;    /* 0 = unbounded */
-    long long events;     /* valid events to send; 0 = unbounded */
-    int drift;            /* shift the distribution mid-run */
-    double drift_at_s;    /* seconds after start; <0 = half-way */
-    long long invalid;    /* invalid events to inject */
+    double duration_s; /* 0 = unbounded */
+    long long events;  /* valid events to send; 0 = unbounded */
+    int drift;         /* shift the distribution mid-run */
+    double drift_at_s; /* seconds after start; <0 = half-way */
+    long long invalid; /* invalid events to inject */
     int bad_kinds[LG_NBAD];
     int nbad_kinds;
     double label_delay_s; /* chargeback delay */
@@ -65,9 +65,10 @@ static const opt_doc opt_docs[] = {
     {"drift", NULL, "shift the distribution half-way through the run"},
     {"drift-at", "S", "shift it S seconds after the start instead"},
     {"invalid", "N", "inject N invalid events, spread over the run (0)"},
-    {"invalid-kinds", "LIST", "kinds to cycle through (malformed,missing_field,wrong_type,"
-                              "bad_enum,negative_amount,not_object; with Avro also "
-                              "avro_truncated,avro_unknown_schema)"},
+    {"invalid-kinds", "LIST",
+     "kinds to cycle through (malformed,missing_field,wrong_type,"
+     "bad_enum,negative_amount,not_object; with Avro also "
+     "avro_truncated,avro_unknown_schema)"},
     {"label-delay", "S", "seconds until an event's label (chargeback) is emitted (10)"},
     {"no-labels", NULL, "emit no labels"},
     {"start-time", "MS", "event time of the first event, epoch ms (now)"},
@@ -144,9 +145,8 @@ static void parse_options(int argc, char **argv, options *o)
 {
     struct option longopts[NOPTS + 1];
     for (int i = 0; i < NOPTS; i++)
-        longopts[i] = (struct option){opt_docs[i].name,
-                                      opt_docs[i].arg ? required_argument : no_argument, NULL,
-                                      1000 + i};
+        longopts[i] = (struct option){
+            opt_docs[i].name, opt_docs[i].arg ? required_argument : no_argument, NULL, 1000 + i};
     longopts[NOPTS] = (struct option){NULL, 0, NULL, 0};
 
     memset(o, 0, sizeof *o);
@@ -230,7 +230,8 @@ static void parse_options(int argc, char **argv, options *o)
             o->api_key = a;
         } else if (!strcmp(name, "format")) {
             if (strcmp(a, "json") && strcmp(a, "avro")) {
-                fprintf(stderr, "loadgen: bad option --format: expected json or avro, got \"%s\"\n", a);
+                fprintf(stderr, "loadgen: bad option --format: expected json or avro, got \"%s\"\n",
+                        a);
                 exit(2);
             }
             o->format = a;
@@ -276,7 +277,7 @@ static void parse_options(int argc, char **argv, options *o)
 /* ------------------------------------------------------------------ run state */
 
 typedef struct label_due {
-    lg_event ev; /* the labelled event (ids, time, pattern) */
+    lg_event ev;    /* the labelled event (ids, time, pattern) */
     int64_t due_ms; /* when to emit: wall clock when pacing, event time otherwise */
 } label_due;
 
@@ -288,11 +289,11 @@ typedef struct run {
     int labels_share_events;  /* labels is a tee whose first sink is events */
     struct event *tick, *status;
     int64_t wall_start_ms, end_time_ms; /* end_time_ms: event-time bound, 0 = none */
-    long long planned;        /* expected valid events (for spreading invalid ones) */
+    long long planned;                  /* expected valid events (for spreading invalid ones) */
     /* labels waiting for their delay, FIFO (the delay is constant) */
     label_due *due;
     size_t due_head, due_len, due_cap;
-    int stopping;   /* generation finished or interrupted */
+    int stopping; /* generation finished or interrupted */
     int interrupted;
     int64_t interrupted_at_ms;
     size_t unacked; /* accepted by the sink but never acknowledged (broker gone) */
@@ -311,7 +312,8 @@ static void due_push(run *r, const lg_event *ev, int64_t due_ms)
     if (r->due_len == r->due_cap) {
         size_t cap = r->due_cap ? r->due_cap * 2 : 1024;
         label_due *d = ss_malloc(cap * sizeof *d);
-        for (size_t i = 0; i < r->due_len; i++) d[i] = r->due[(r->due_head + i) % r->due_cap];
+        for (size_t i = 0; i < r->due_len; i++)
+            d[i] = r->due[(r->due_head + i) % r->due_cap];
         ss_free(r->due);
         r->due = d;
         r->due_cap = cap;
@@ -428,9 +430,11 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
         if (backlog(r) < BACKLOG_LIMIT) {
             if (r->o.pace) {
                 int64_t now = ss_now_ms();
-                while (!generation_done(r) && lg_gen_peek_time(r->gen) <= now) send_one(r);
+                while (!generation_done(r) && lg_gen_peek_time(r->gen) <= now)
+                    send_one(r);
             } else {
-                for (int i = 0; i < UNPACED_BATCH && !generation_done(r); i++) send_one(r);
+                for (int i = 0; i < UNPACED_BATCH && !generation_done(r); i++)
+                    send_one(r);
             }
         }
         if (generation_done(r)) finish(r);
@@ -513,8 +517,8 @@ static void write_summary(run *r)
                   wall > 0 ? r->sent / wall : 0.0, r->events->name,
                   (unsigned long long)(r->events->acked + (separate ? r->labels->acked : 0)),
                   (unsigned long long)(r->events->failed + (separate ? r->labels->failed : 0)),
-                  (unsigned long long)r->events->rejected,
-                  r->unacked, r->send_errors, r->interrupted ? "true" : "false");
+                  (unsigned long long)r->events->rejected, r->unacked, r->send_errors,
+                  r->interrupted ? "true" : "false");
     FILE *f = r->o.summary_path ? fopen(r->o.summary_path, "w") : stderr;
     if (!f) {
         fprintf(stderr, "loadgen: cannot write summary: %s: %s\n", r->o.summary_path,
@@ -537,8 +541,10 @@ static int open_label_sink(run *r, lg_kafka_opts *ko, char *err, size_t errlen)
     if (!o->labels) return 0;
     if (o->kafka || o->labels_kafka) {
         ko->brokers = o->kafka ? o->kafka : o->labels_kafka;
-        if (o->kafka) k = r->events; /* events and labels share the producer */
-        else if (!(k = lg_sink_kafka_new(r->base, ko, err, errlen))) return -1;
+        if (o->kafka)
+            k = r->events; /* events and labels share the producer */
+        else if (!(k = lg_sink_kafka_new(r->base, ko, err, errlen)))
+            return -1;
     }
     if (o->labels_out && !(f = lg_sink_file_new(NULL, o->labels_out, err, errlen))) return -1;
     if (k && f) {
@@ -554,9 +560,12 @@ static int open_sinks(run *r)
 {
     options *o = &r->o;
     char err[512] = "";
-    lg_kafka_opts ko = {.brokers = o->kafka, .topic_events = o->topic,
-                        .topic_labels = o->labels_topic, .avro = !strcmp(o->format, "avro"),
-                        .schema_dir = o->schema_dir, .registry_url = o->registry_url};
+    lg_kafka_opts ko = {.brokers = o->kafka,
+                        .topic_events = o->topic,
+                        .topic_labels = o->labels_topic,
+                        .avro = !strcmp(o->format, "avro"),
+                        .schema_dir = o->schema_dir,
+                        .registry_url = o->registry_url};
     if (o->out) {
         r->events = lg_sink_file_new(o->out, o->labels ? o->labels_out : NULL, err, sizeof err);
         if (r->events) r->labels = o->labels && o->labels_out ? r->events : NULL;

@@ -44,11 +44,11 @@ lg_sink *lg_sink_tee_new(lg_sink *a, lg_sink *b, int owns_a);
 
 typedef struct lg_kafka_opts {
     const char *brokers;
-    const char *topic_events;  /* events.ingest */
-    const char *topic_labels;  /* labels */
-    int avro;                  /* events as Confluent-framed Avro instead of JSON */
+    const char *topic_events; /* events.ingest */
+    const char *topic_labels; /* labels */
+    int avro;                 /* events as Confluent-framed Avro instead of JSON */
     const char *schema_dir;
-    const char *registry_url;  /* "" = local registry */
+    const char *registry_url; /* "" = local registry */
 } lg_kafka_opts;
 
 lg_sink *lg_sink_kafka_new(struct event_base *base, const lg_kafka_opts *o, char *err,
@@ -56,7 +56,7 @@ lg_sink *lg_sink_kafka_new(struct event_base *base, const lg_kafka_opts *o, char
 
 /** POST /v1/events on the gateway in batches; labels are not accepted (pair
  * it with a Kafka or file sink for labels). */
-lg_sink *lg_sink_http_new(struct event_base *base, const char *url, const char *api_key,
-                          char *err, size_t errlen);
+lg_sink *lg_sink_http_new(struct event_base *base, const char *url, const char *api_key, char *err,
+                          size_t errlen);
 
 #endif

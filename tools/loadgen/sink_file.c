@@ -80,8 +80,12 @@ lg_sink *lg_sink_file_new(const char *events_path, const char *labels_path, char
                           size_t errlen)
 {
     file_sink *s = ss_calloc(1, sizeof *s);
-    s->base = (lg_sink){.name = "file", .event = file_event, .label = file_label,
-                        .backlog = file_backlog, .flush = file_flush, .free = file_free};
+    s->base = (lg_sink){.name = "file",
+                        .event = file_event,
+                        .label = file_label,
+                        .backlog = file_backlog,
+                        .flush = file_flush,
+                        .free = file_free};
     ss_buf_init(&s->line);
     if (events_path && !(s->events = open_out(events_path, err, errlen))) goto err;
     if (labels_path && !(s->labels = open_out(labels_path, err, errlen))) goto err;
@@ -139,8 +143,12 @@ static void tee_free(lg_sink *sk)
 lg_sink *lg_sink_tee_new(lg_sink *a, lg_sink *b, int owns_a)
 {
     tee_sink *s = ss_calloc(1, sizeof *s);
-    s->base = (lg_sink){.name = a->name, .event = tee_event, .label = tee_label,
-                        .backlog = tee_backlog, .flush = tee_flush, .free = tee_free};
+    s->base = (lg_sink){.name = a->name,
+                        .event = tee_event,
+                        .label = tee_label,
+                        .backlog = tee_backlog,
+                        .flush = tee_flush,
+                        .free = tee_free};
     s->a = a;
     s->b = b;
     s->owns_a = owns_a;

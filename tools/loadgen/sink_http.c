@@ -180,12 +180,16 @@ static void http_free(lg_sink *sk)
     ss_free(s);
 }
 
-lg_sink *lg_sink_http_new(struct event_base *base, const char *url, const char *api_key,
-                          char *err, size_t errlen)
+lg_sink *lg_sink_http_new(struct event_base *base, const char *url, const char *api_key, char *err,
+                          size_t errlen)
 {
     http_sink *s = ss_calloc(1, sizeof *s);
-    s->base = (lg_sink){.name = "gateway", .event = http_event, .label = http_label,
-                        .backlog = http_backlog, .flush = http_flush, .free = http_free};
+    s->base = (lg_sink){.name = "gateway",
+                        .event = http_event,
+                        .label = http_label,
+                        .backlog = http_backlog,
+                        .flush = http_flush,
+                        .free = http_free};
     s->evb = base;
     ss_buf_init(&s->batch);
     s->uri = evhttp_uri_parse(url);
@@ -196,8 +200,7 @@ lg_sink *lg_sink_http_new(struct event_base *base, const char *url, const char *
     ss_strlcpy(s->host, evhttp_uri_get_host(s->uri), sizeof s->host);
     s->port = evhttp_uri_get_port(s->uri) > 0 ? evhttp_uri_get_port(s->uri) : 80;
     const char *p = evhttp_uri_get_path(s->uri);
-    snprintf(s->path, sizeof s->path, "%s/v1/events",
-             p && strcmp(p, "/") != 0 ? p : "");
+    snprintf(s->path, sizeof s->path, "%s/v1/events", p && strcmp(p, "/") != 0 ? p : "");
     if (api_key && *api_key) snprintf(s->auth, sizeof s->auth, "Bearer %s", api_key);
     s->conn = evhttp_connection_base_new(base, NULL, s->host, (unsigned short)s->port);
     evhttp_connection_set_timeout(s->conn, 10);

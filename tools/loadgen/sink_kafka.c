@@ -50,10 +50,16 @@ static int to_avro(kafka_sink *s, ss_avro_codec *codec, const char *json, size_t
     return rc;
 }
 
-static int kafka_send(kafka_sink *s, const char *topic, const char *key, const void *val, size_t len)
+static int kafka_send(kafka_sink *s, const char *topic, const char *key, const void *val,
+                      size_t len)
 {
-    ss_send m = {.topic = topic, .partition = RD_KAFKA_PARTITION_UA, .key = key,
-                 .keylen = strlen(key), .value = val, .valuelen = len, .cb = on_delivery,
+    ss_send m = {.topic = topic,
+                 .partition = RD_KAFKA_PARTITION_UA,
+                 .key = key,
+                 .keylen = strlen(key),
+                 .value = val,
+                 .valuelen = len,
+                 .cb = on_delivery,
                  .opaque = s};
     if (ss_producer_send(s->producer, &m) != 0) {
         s->base.failed++;
@@ -113,8 +119,12 @@ lg_sink *lg_sink_kafka_new(struct event_base *base, const lg_kafka_opts *o, char
                            size_t errlen)
 {
     kafka_sink *s = ss_calloc(1, sizeof *s);
-    s->base = (lg_sink){.name = "kafka", .event = kafka_event, .label = kafka_label,
-                        .backlog = kafka_backlog, .flush = kafka_flush, .free = kafka_free};
+    s->base = (lg_sink){.name = "kafka",
+                        .event = kafka_event,
+                        .label = kafka_label,
+                        .backlog = kafka_backlog,
+                        .flush = kafka_flush,
+                        .free = kafka_free};
     s->o = *o;
     ss_buf_init(&s->buf);
     ss_buf_init(&s->json);
@@ -127,8 +137,7 @@ lg_sink *lg_sink_kafka_new(struct event_base *base, const lg_kafka_opts *o, char
     snprintf(subject, sizeof subject, "%s-value", o->topic_labels);
     s->label_codec = ss_avro_codec_new(s->registry, "Label", subject, err, errlen);
     if (!s->label_codec) goto err;
-    ss_kafka_opts ko = {.brokers = o->brokers, .client_id = "streamscore-loadgen",
-                        .linger_ms = 5};
+    ss_kafka_opts ko = {.brokers = o->brokers, .client_id = "streamscore-loadgen", .linger_ms = 5};
     s->producer = ss_producer_new(base, &ko, err, errlen);
     if (!s->producer) goto err;
     return &s->base;

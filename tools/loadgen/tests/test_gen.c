@@ -37,7 +37,8 @@ static void hash_stream(const lg_config *c, int n, uint64_t *hash)
         ss_buf_reset(&b);
         lg_gen_next(g, &ev);
         lg_event_json(&ev, &b);
-        for (size_t k = 0; k < b.len; k++) h = (h ^ (unsigned char)b.data[k]) * 1099511628211ULL;
+        for (size_t k = 0; k < b.len; k++)
+            h = (h ^ (unsigned char)b.data[k]) * 1099511628211ULL;
         h = (h ^ (unsigned)ev.pattern) * 1099511628211ULL;
     }
     *hash = h;
@@ -112,7 +113,8 @@ static void test_fraud_rate_and_order(void **state)
                   s.by_pattern[LG_RISKY_LARGE], s.by_pattern[LG_FRAUD_RING]);
     assert_true(rate >= 0.005 && rate <= 0.02);
     assert_int_equal(s.out_of_order, 0);
-    for (int p = 1; p < LG_NPATTERNS; p++) assert_true(s.by_pattern[p] >= 20);
+    for (int p = 1; p < LG_NPATTERNS; p++)
+        assert_true(s.by_pattern[p] >= 20);
 
     c.fraud_rate = 0.02;
     collect(&c, 100000, &s);
@@ -141,7 +143,8 @@ static void test_patterns_have_their_signature(void **state)
     /* risky large: large */
     assert_true(mean(&s, LG_RISKY_LARGE) > 10 * mean(&s, LG_LEGIT));
     /* legitimate traffic is mostly domestic */
-    print_message("legit foreign share %.3f\n", (double)s.foreign[LG_LEGIT] / s.by_pattern[LG_LEGIT]);
+    print_message("legit foreign share %.3f\n",
+                  (double)s.foreign[LG_LEGIT] / s.by_pattern[LG_LEGIT]);
     assert_true(s.foreign[LG_LEGIT] < 0.3 * s.by_pattern[LG_LEGIT]);
 }
 
@@ -232,14 +235,24 @@ static void test_invalid_events_are_invalid(void **state)
         json_error_t jerr;
         json_t *j = json_loads(b.data, 0, &jerr);
         switch (k) {
-        case LG_BAD_MALFORMED: assert_null(j); break;
-        case LG_BAD_MISSING_FIELD: assert_null(json_object_get(j, "card_id")); break;
-        case LG_BAD_WRONG_TYPE: assert_true(json_is_string(json_object_get(j, "amount"))); break;
+        case LG_BAD_MALFORMED:
+            assert_null(j);
+            break;
+        case LG_BAD_MISSING_FIELD:
+            assert_null(json_object_get(j, "card_id"));
+            break;
+        case LG_BAD_WRONG_TYPE:
+            assert_true(json_is_string(json_object_get(j, "amount")));
+            break;
         case LG_BAD_ENUM:
             assert_string_equal(json_string_value(json_object_get(j, "channel")), "TELEPATHY");
             break;
-        case LG_BAD_NEGATIVE: assert_true(json_real_value(json_object_get(j, "amount")) < 0); break;
-        case LG_BAD_NOT_OBJECT: assert_true(json_is_array(j)); break;
+        case LG_BAD_NEGATIVE:
+            assert_true(json_real_value(json_object_get(j, "amount")) < 0);
+            break;
+        case LG_BAD_NOT_OBJECT:
+            assert_true(json_is_array(j));
+            break;
         }
         if (j && json_is_object(j)) {
             const char *id = json_string_value(json_object_get(j, "event_id"));
