@@ -62,6 +62,9 @@ def main():
                     help="model: ALERT on the score distribution or live performance (default); "
                          "any: the overall status, feature drift included")
     ap.add_argument("--confirm", type=int, default=2, help="consecutive ALERT windows before training (2)")
+    ap.add_argument("--warmup-windows", type=int, default=2,
+                    help="windows ignored after start-up and after each model change: a fresh stack's "
+                         "first windows see cold feature state (2)")
     ap.add_argument("--cooldown", type=float, default=300, help="seconds between trainings (300)")
     ap.add_argument("--max-runs", type=int, default=1, help="trainings before exiting, 0 = no limit (1)")
     ap.add_argument("--min-auc", type=float, default=0.7, help="do not promote below this AUC (0.7)")
@@ -69,13 +72,16 @@ def main():
 
     train = os.path.join(os.path.dirname(os.path.abspath(__file__)), "train")
     streak, last, runs, seen = 0, 0.0, 0, None
+    windows_of = {}  # model version -> windows seen
     log("watching %s for drift alerts (%s)" % (args.drift_url, args.on))
     while True:
         report = latest_window(args.drift_url)
         window = report and (report.get("model_version"), report.get("window_end"))
         if report and window != seen:  # each window counts once
             seen = window
-            streak = streak + 1 if alerting(report, args.on) else 0
+            windows_of[window[0]] = windows_of.get(window[0], 0) + 1
+            warm = windows_of[window[0]] > args.warmup_windows
+            streak = streak + 1 if warm and alerting(report, args.on) else 0
         if streak >= args.confirm and time.time() - last >= args.cooldown:
             log("retraining: drift ALERT in %d consecutive windows (model %s)" % (streak, window[0]))
             cmd = [train, "--offline", args.offline, "--model-store", args.model_store,
