@@ -38,4 +38,40 @@ while IFS= read -r l; do
     not\ ok*) not_ok "topics: ${l#not ok * - }" ;;
   esac
 done < <(cat "$RUN/check.tap" 2>/dev/null)
+
+# Ctrl-C: an unbounded demo, SIGINT to its process group as a terminal sends
+# it; everything stops in order and the demo exits 0 with a summary
+RUN2="$SS_TMP/run-ctrl-c"
+/usr/bin/python3 - "$RUN2" "$SS_TMP/ctrl-c.log" $san <<'PY'
+import os, signal, subprocess, sys, time
+run, log, san = sys.argv[1], sys.argv[2], sys.argv[3:]
+env = dict(os.environ, DEMO_RUN_DIR=run, DEMO_PARTITIONS="4")
+with open(log, "w") as out:
+    p = subprocess.Popen(["make", "--no-print-directory", "demo"] + san, stdout=out, stderr=subprocess.STDOUT,
+                         env=env, start_new_session=True,
+                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    deadline = time.time() + 240
+    while time.time() < deadline and p.poll() is None:
+        if "] in " in open(log).read():  # the first status line: traffic is flowing
+            break
+        time.sleep(1)
+    time.sleep(8)
+    os.killpg(p.pid, signal.SIGINT)
+    t0 = time.time()
+    try:
+        rc = p.wait(timeout=120)
+    except subprocess.TimeoutExpired:
+        os.killpg(p.pid, signal.SIGKILL)
+        rc = -1
+print("# ctrl-c: make exit %s after %.1f s" % (rc, time.time() - t0))
+# make reports the interrupt itself (killed by SIGINT, as after any Ctrl-C);
+# the demo script's own status is in exit-status
+sys.exit(0 if rc in (0, -signal.SIGINT, 130) else 1)
+PY
+check "Ctrl-C stops the demo within 2 minutes" test $? -eq 0
+check "the demo script exits 0 after Ctrl-C" test "$(cat "$RUN2/exit-status" 2>/dev/null)" = 0
+check "Ctrl-C prints a summary" grep -q '^summary' "$SS_TMP/ctrl-c.log"
+left=""
+while read -r name pid; do kill -0 "$pid" 2>/dev/null && left="$left $name"; done < <(cat "$RUN2/pids" 2>/dev/null)
+check "no process of the demo is left after Ctrl-C (${left:-none})" test -z "$left" -a -s "$RUN2/pids"
 ss_done

@@ -63,7 +63,7 @@ stop_all() {
   for n in retrain loadgen gateway ingest features scorer drift devkafka redis; do stop_one "$n"; done
 }
 trap 'INTERRUPTED=1' INT TERM
-trap 'stop_all' EXIT
+trap 'rc=$?; stop_all; echo $rc >"$RUN/exit-status"' EXIT
 
 for b in devkafka loadgen streamscore-ingest streamscore-features streamscore-scorer \
          streamscore-drift streamscore-gateway; do

@@ -2,10 +2,15 @@
 # with logs in $LOGS, stop them in order with SIGTERM (drain) before SIGKILL.
 # Needs ROOT, BIN, RUN, LOGS set by the caller.
 declare -A PID=()
+# Children run in their own session (setsid), so a Ctrl-C in the terminal
+# reaches only the demo script, which then stops them in order: producers
+# first, Kafka and Redis last (a simultaneous SIGINT would take devkafka away
+# while the services drain).
 start() {  # start NAME command...: background, logs in $LOGS/NAME.log
   local name=$1; shift
-  "$@" >"$LOGS/$name.log" 2>&1 &
+  setsid "$@" >"$LOGS/$name.log" 2>&1 </dev/null &
   PID[$name]=$!
+  echo "$name $!" >>"$RUN/pids"
 }
 alive() { [ -n "${PID[$1]:-}" ] && kill -0 "${PID[$1]}" 2>/dev/null; }
 stop_one() {  # SIGTERM, wait up to 20 s for the drain, then SIGKILL
