@@ -621,7 +621,11 @@ static void on_complete(struct evhttp_request *req, void *arg)
         }
     }
     ss_metric_inc(m);
-    if (r) ss_metric_observe(r->latency, (double)(ss_mono_us() - c->t0_us) / 1e6);
+    double seconds = (double)(ss_mono_us() - c->t0_us) / 1e6;
+    if (r) ss_metric_observe(r->latency, seconds);
+    if (ss_log_enabled(SS_LOG_DEBUG)) /* access log: the pattern, never the path or headers */
+        ss_logf(SS_LOG_DEBUG, "http %s %s %d %.3f ms", method_name(c->method),
+                r ? r->pattern : "unmatched", code, seconds * 1000);
     c->route = NULL;
     c->body_terminated = 0;
     conn_arm(c); /* the next request is due within timeout_s */
