@@ -31,7 +31,7 @@ LIB_NAMES := $(notdir $(patsubst %/,%,$(wildcard libs/*/)))
 lib_a      = $(BUILD)/lib/libss_$(1).a
 LIB_ARCHIVES := $(foreach l,$(LIB_NAMES),$(call lib_a,$(l)))
 define LIB_template
-$(1)_OBJS := $$(patsubst %.c,$(BUILD)/%.o,$$(wildcard libs/$(1)/*.c))
+$(1)_OBJS := $$(patsubst %.c,$(BUILD)/obj/%.o,$$(wildcard libs/$(1)/*.c))
 $(call lib_a,$(1)): $$($(1)_OBJS)
 	@mkdir -p $$(dir $$@)
 	$$(AR) rcs $$@ $$^
@@ -46,7 +46,7 @@ LINK_LIBS = -Wl,--start-group $(LIB_ARCHIVES) -Wl,--end-group
 # ---- services: services/<name>/*.c -> $(BUILD)/bin/streamscore-<name>
 SVC_NAMES := $(notdir $(patsubst %/,%,$(wildcard services/*/)))
 define SVC_template
-$(1)_SVC_OBJS := $$(patsubst %.c,$(BUILD)/%.o,$$(wildcard services/$(1)/*.c))
+$(1)_SVC_OBJS := $$(patsubst %.c,$(BUILD)/obj/%.o,$$(wildcard services/$(1)/*.c))
 $(1)_SVC_LIBOBJS := $$(filter-out %/main.o,$$($(1)_SVC_OBJS))
 $(BUILD)/bin/streamscore-$(1): $$($(1)_SVC_OBJS) $(LIB_ARCHIVES)
 	@mkdir -p $$(dir $$@)
@@ -62,7 +62,7 @@ $(foreach s,$(SVC_NAMES),$(eval $(call SVC_template,$(s))))
 
 # ---- tools and benchmarks: tools/<name>/*.c -> $(BUILD)/bin/<name>; bench/<name>/*.c -> $(BUILD)/bench/<name>
 define PROG_template
-$(2)_OBJS := $$(patsubst %.c,$(BUILD)/%.o,$$(wildcard $(1)/$(2)/*.c))
+$(2)_OBJS := $$(patsubst %.c,$(BUILD)/obj/%.o,$$(wildcard $(1)/$(2)/*.c))
 ifneq ($$($(2)_OBJS),)
 $(BUILD)/$(3)/$(2): $$($(2)_OBJS) $(LIB_ARCHIVES)
 	@mkdir -p $$(dir $$@)
@@ -79,7 +79,7 @@ BENCH_NAMES := $(notdir $(patsubst %/,%,$(wildcard bench/*/)))
 $(foreach t,$(TOOL_NAMES),$(eval $(call PROG_template,tools,$(t),bin)))
 $(foreach b,$(BENCH_NAMES),$(eval $(call PROG_template,bench,$(b),bench)))
 
-$(BUILD)/%.o: %.c
+$(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 

@@ -73,12 +73,15 @@ ss_restart_redis() {
   ss_wait_for 10 redis-cli -p "$REDIS_PORT" ping
 }
 
-# ss_start_kafka [PARTITIONS] [BROKERS]: devkafka with every topic of the project
+# ss_start_kafka [PARTITIONS] [BROKERS] [EXTRA_TOPIC[:PARTS]...]: devkafka with
+# every topic of the project plus the extra ones
 ss_start_kafka() {
-  local parts=${1:-4} brokers=${2:-1}
+  local parts=${1:-4} brokers=${2:-1} extra=() t
+  shift 2 2>/dev/null || shift $#
+  for t in "$@"; do extra+=(--topic "$t"); done
   rm -f "$SS_TMP/bootstrap"
   ss_spawn devkafka "$SS_BIN/devkafka" --brokers "$brokers" --partitions "$parts" \
-    --bootstrap-file "$SS_TMP/bootstrap"
+    "${extra[@]}" --bootstrap-file "$SS_TMP/bootstrap"
   ss_wait_for 15 test -s "$SS_TMP/bootstrap" || { echo "devkafka did not start" >&2; return 1; }
   KAFKA_BROKERS=$(cat "$SS_TMP/bootstrap")
   export KAFKA_BROKERS
@@ -86,6 +89,11 @@ ss_start_kafka() {
 # fault injection on devkafka: all brokers down / up
 ss_kafka_down() { kill -USR1 "$SS_PID_devkafka"; }
 ss_kafka_up()   { kill -USR2 "$SS_PID_devkafka"; }
+
+# ss_metric URL NAME: value of an unlabelled metric from a /metrics endpoint (0 if absent)
+ss_metric() {
+  curl -fsS --max-time 2 "$1" 2>/dev/null | awk -v n="$2" '$1 == n {print $2; found=1} END {if (!found) print 0}'
+}
 
 # ss_http_ok URL: 2xx from curl
 ss_http_ok() { curl -fsS -o /dev/null --max-time 2 "$1"; }

@@ -134,6 +134,8 @@ static int load_one(const ss_config_entry *e, const char *s, void *out, char *er
 
 int ss_config_load(const ss_config_entry *table, void *out, char *err, size_t errlen)
 {
+    for (const ss_config_entry *e = table; e->env; e++) /* so a failure frees only ours */
+        if (e->type == SS_CFG_STRING) *(char **)((char *)out + e->offset) = NULL;
     for (const ss_config_entry *e = table; e->env; e++) {
         const char *s = getenv(e->env);
         if (!s) s = e->def;
