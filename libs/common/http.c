@@ -103,7 +103,7 @@ struct ss_http {
     ss_conn **conns; /* evcon -> conn, chained */
     size_t nbuckets, nconns;
 
-    ss_metric *m_conns, *m_refused, *m_timed_out;
+    ss_metric *m_conns, *m_accepted, *m_refused, *m_timed_out;
     int64_t refused_logged_us;
 };
 
@@ -233,6 +233,7 @@ static void hook_connection(ss_http *h, struct bufferevent *bev)
         evhttp_connection_free(evcon);
         return;
     }
+    ss_metric_inc(h->m_accepted);
     ss_conn *c = ss_calloc(1, sizeof(*c));
     c->h = h;
     c->evcon = evcon;
@@ -808,6 +809,8 @@ ss_http *ss_http_new(struct event_base *base, const ss_http_opts *opts, char *er
     h->refused_logged_us = -1000000000LL;
     h->conns = ss_calloc(h->nbuckets, sizeof(ss_conn *));
     h->m_conns = ss_gauge("streamscore_http_connections", "Open HTTP connections.", NULL);
+    h->m_accepted = ss_counter("streamscore_http_connections_accepted_total",
+                               "Connections accepted (keep-alive clients reuse theirs).", NULL);
     h->m_refused = ss_counter("streamscore_http_connections_refused_total",
                               "Connections closed at once because the cap was reached.", NULL);
     h->m_timed_out =
