@@ -283,6 +283,20 @@ static struct bufferevent *on_new_bufferevent(struct event_base *base, void *arg
 
 /* ------------------------------------------------------------------ replies */
 
+/* evhttp 2.1 writes the body even for HEAD (and no Content-Length): send the
+ * length a GET would have and no body. */
+static void send_reply(struct evhttp_request *req, int status)
+{
+    if (evhttp_request_get_command(req) == EVHTTP_REQ_HEAD) {
+        struct evbuffer *out = evhttp_request_get_output_buffer(req);
+        char len[32];
+        snprintf(len, sizeof(len), "%zu", evbuffer_get_length(out));
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Length", len);
+        evbuffer_drain(out, evbuffer_get_length(out));
+    }
+    evhttp_send_reply(req, status, NULL, NULL);
+}
+
 static int dump_to_evbuffer(const char *buf, size_t size, void *data)
 {
     return evbuffer_add(data, buf, size);
@@ -298,7 +312,7 @@ static void send_json(struct evhttp_request *req, int status, const char *ctype,
         evbuffer_add(out, "{}", 2);
     evbuffer_add(out, "\n", 1);
     json_decref(body);
-    evhttp_send_reply(req, status, NULL, NULL);
+    send_reply(req, status);
 }
 
 void ss_http_reply_json(struct evhttp_request *req, int status, json_t *body)
@@ -397,7 +411,7 @@ void ss_http_reply_text(struct evhttp_request *req, int status, const char *ctyp
     evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
                       ctype ? ctype : "text/plain; charset=utf-8");
     evbuffer_add(evhttp_request_get_output_buffer(req), body, len);
-    evhttp_send_reply(req, status, NULL, NULL);
+    send_reply(req, status);
 }
 
 /* --------------------------------------------------------- request helpers */
