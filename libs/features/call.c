@@ -7,13 +7,16 @@
 #include <string.h>
 #include "features-internal.h"
 
-#define FD_DEFAULT_DEDUP_TTL_MS (7LL * 86400000LL)
+#define FD_DEFAULT_DEDUP_TTL_MS 3600000LL         /* vectors: 1 hour */
+#define FD_DEFAULT_SEEN_TTL_MS (7LL * 86400000LL) /* event ids: 7 days */
 
-void fd_opts_defaults(ss_features_opts *out, const ss_features_opts *in, const ss_feature_defs *d) {
+void fd_opts_defaults(ss_features_opts *out, const ss_features_opts *in, const ss_feature_defs *d)
+{
     memset(out, 0, sizeof *out);
     if (in) *out = *in;
     if (!out->prefix || !out->prefix[0]) out->prefix = "ss:";
     if (out->dedup_ttl_ms <= 0) out->dedup_ttl_ms = FD_DEFAULT_DEDUP_TTL_MS;
+    if (out->seen_ttl_ms <= 0) out->seen_ttl_ms = FD_DEFAULT_SEEN_TTL_MS;
     if (out->online_ttl_ms <= 0) out->online_ttl_ms = d->max_window_ms + d->grace_ms;
 }
 
@@ -28,7 +31,8 @@ typedef struct fv {
     char buf[32];
 } fv;
 
-static void fv_number(fv *out, double x) {
+static void fv_number(fv *out, double x)
+{
     out->kind = FV_NUM;
     out->num = x;
     snprintf(out->buf, sizeof out->buf, "%.17g", x);
@@ -37,7 +41,8 @@ static void fv_number(fv *out, double x) {
 
 /** Read a field of the record, unwrapping unions. Enums read as their
  * symbol; ints, longs, floats, doubles and booleans as numbers. */
-static void field_get(avro_value_t *rec, const char *name, fv *out) {
+static void field_get(avro_value_t *rec, const char *name, fv *out)
+{
     avro_value_t v, branch;
     memset(out, 0, sizeof *out);
     out->kind = FV_MISSING;
@@ -47,7 +52,9 @@ static void field_get(avro_value_t *rec, const char *name, fv *out) {
         v = branch;
     }
     switch (avro_value_get_type(&v)) {
-    case AVRO_NULL: out->kind = FV_NULL; break;
+    case AVRO_NULL:
+        out->kind = FV_NULL;
+        break;
     case AVRO_STRING: {
         const char *s = NULL;
         size_t len = 0;
@@ -94,14 +101,16 @@ static void field_get(avro_value_t *rec, const char *name, fv *out) {
         if (avro_value_get_boolean(&v, &x) == 0) fv_number(out, x ? 1 : 0);
         break;
     }
-    default: break;
+    default:
+        break;
     }
 }
 
 /** Null (or missing) never equals anything: eq/in/gt/... are false and
  * not_equals/not_in are true. Strings compare with string constants, numbers
  * with numeric ones; a type mismatch counts as "not equal". */
-static int filter_match(const fd_filter *f, avro_value_t *event) {
+static int filter_match(const fd_filter *f, avro_value_t *event)
+{
     fv v;
     int eq = 0;
     field_get(event, f->field, &v);
@@ -113,40 +122,51 @@ static int filter_match(const fd_filter *f, avro_value_t *event) {
         if (v.kind != FV_NUM) return 0;
         double c = f->nvals_d[0];
         switch (f->op) {
-        case FD_OP_GT: return v.num > c;
-        case FD_OP_GTE: return v.num >= c;
-        case FD_OP_LT: return v.num < c;
-        default: return v.num <= c;
+        case FD_OP_GT:
+            return v.num > c;
+        case FD_OP_GTE:
+            return v.num >= c;
+        case FD_OP_LT:
+            return v.num < c;
+        default:
+            return v.num <= c;
         }
     }
     for (size_t i = 0; i < f->nvals && !eq; i++) {
-        if (f->numeric) eq = v.kind == FV_NUM && v.num == f->nvals_d[i];
-        else eq = v.kind == FV_STR && strcmp(v.s, f->svals[i]) == 0;
+        if (f->numeric)
+            eq = v.kind == FV_NUM && v.num == f->nvals_d[i];
+        else
+            eq = v.kind == FV_STR && strcmp(v.s, f->svals[i]) == 0;
     }
     return (f->op == FD_OP_EQ || f->op == FD_OP_IN) ? eq : !eq;
 }
 
 /* ------------------------------------------------------------ call */
 
-void fd_call_init(fd_call *c) {
+void fd_call_init(fd_call *c)
+{
     memset(c, 0, sizeof *c);
     ss_buf_init(&c->strings);
 }
 
-static void call_reset(fd_call *c) {
+static void call_reset(fd_call *c)
+{
     ss_buf_reset(&c->strings);
     c->argc = 0;
     ss_free(c->event_id);
     c->event_id = NULL;
-    for (size_t i = 0; i < c->n_entities; i++) ss_free(c->entity_ids[i]);
-    for (size_t i = 0; i < c->n_categories; i++) ss_free(c->category_values[i]);
+    for (size_t i = 0; i < c->n_entities; i++)
+        ss_free(c->entity_ids[i]);
+    for (size_t i = 0; i < c->n_categories; i++)
+        ss_free(c->category_values[i]);
     ss_free(c->entity_ids);
     ss_free(c->category_values);
     c->entity_ids = c->category_values = NULL;
     c->n_entities = c->n_categories = 0;
 }
 
-void fd_call_free(fd_call *c) {
+void fd_call_free(fd_call *c)
+{
     call_reset(c);
     ss_buf_free(&c->strings);
     ss_free(c->off);
@@ -155,7 +175,8 @@ void fd_call_free(fd_call *c) {
     memset(c, 0, sizeof *c);
 }
 
-static void arg(fd_call *c, const char *s, size_t n) {
+static void arg(fd_call *c, const char *s, size_t n)
+{
     if (c->argc == c->cap) {
         c->cap = c->cap ? c->cap * 2 : 32;
         c->off = ss_realloc(c->off, c->cap * sizeof *c->off);
@@ -169,15 +190,20 @@ static void arg(fd_call *c, const char *s, size_t n) {
     ss_buf_append(&c->strings, "", 1);
 }
 
-static void arg_str(fd_call *c, const char *s) { arg(c, s, strlen(s)); }
+static void arg_str(fd_call *c, const char *s)
+{
+    arg(c, s, strlen(s));
+}
 
-static void arg_int(fd_call *c, int64_t x) {
+static void arg_int(fd_call *c, int64_t x)
+{
     char b[32];
     arg(c, b, (size_t)snprintf(b, sizeof b, "%lld", (long long)x));
 }
 
 static int event_identity(fd_call *c, const ss_feature_defs *d, avro_value_t *event, char *err,
-                          size_t errlen) {
+                          size_t errlen)
+{
     fv v;
     field_get(event, d->event_id_field, &v);
     if (v.kind != FV_STR || !v.s[0])
@@ -193,7 +219,8 @@ static int event_identity(fd_call *c, const ss_feature_defs *d, avro_value_t *ev
     c->entity_ids = ss_calloc(d->n_entities, sizeof *c->entity_ids);
     for (size_t i = 0; i < d->n_entities; i++) {
         field_get(event, d->entities[i].field, &v);
-        if ((v.kind == FV_STR || v.kind == FV_NUM) && v.s[0]) c->entity_ids[i] = ss_strdup(v.s);
+        if ((v.kind == FV_STR || v.kind == FV_NUM) && v.s[0])
+            c->entity_ids[i] = ss_strdup(v.s);
         else if (v.kind == FV_MISSING && (int)i == d->primary)
             return ss_err(err, errlen, "bad event: field \"%s\": no such field",
                           d->entities[i].field);
@@ -211,7 +238,8 @@ static int event_identity(fd_call *c, const ss_feature_defs *d, avro_value_t *ev
 }
 
 int fd_call_build(fd_call *c, const ss_feature_defs *d, const ss_features_opts *opts,
-                  avro_value_t *event, int peek, int64_t now_ms, char *err, size_t errlen) {
+                  avro_value_t *event, int peek, int64_t now_ms, char *err, size_t errlen)
+{
     ss_features_opts o;
     ss_buf key;
     fv v;
@@ -220,7 +248,9 @@ int fd_call_build(fd_call *c, const ss_feature_defs *d, const ss_features_opts *
     fd_opts_defaults(&o, opts, d);
     if (event_identity(c, d, event, err, errlen) < 0) return -1;
     ss_buf_init(&key);
-    ss_buf_printf(&key, "%sd:%s", o.prefix, c->event_id);
+    /* vectors of other definitions (another script) have other keys: a
+     * redelivery after a definitions change never reads a foreign vector */
+    ss_buf_printf(&key, "%sd:%s:%s", o.prefix, d->tag, c->event_id);
     arg(c, key.data, key.len); /* KEYS[1]: dedup key */
     ss_buf_free(&key);
     arg_str(c, peek ? "p" : "u");
@@ -231,8 +261,11 @@ int fd_call_build(fd_call *c, const ss_feature_defs *d, const ss_features_opts *
     arg_int(c, o.dedup_ttl_ms);
     arg_str(c, o.write_online ? "1" : "0");
     arg_int(c, o.online_ttl_ms);
-    for (size_t i = 0; i < d->n_entities; i++) arg_str(c, c->entity_ids[i] ? c->entity_ids[i] : "");
-    for (size_t i = 0; i < d->n_filters; i++) arg_str(c, filter_match(&d->filters[i], event) ? "1" : "0");
+    arg_int(c, o.seen_ttl_ms);
+    for (size_t i = 0; i < d->n_entities; i++)
+        arg_str(c, c->entity_ids[i] ? c->entity_ids[i] : "");
+    for (size_t i = 0; i < d->n_filters; i++)
+        arg_str(c, filter_match(&d->filters[i], event) ? "1" : "0");
     for (size_t i = 0; i < d->n_num_inputs; i++) {
         field_get(event, d->num_inputs[i], &v);
         /* non-finite numbers are treated as null: they would poison every window */
@@ -254,15 +287,18 @@ int fd_call_build(fd_call *c, const ss_feature_defs *d, const ss_features_opts *
     return 0;
 }
 
-void fd_call_argv(fd_call *c, const char ***argv, const size_t **argvlen) {
-    for (size_t i = 0; i < c->argc; i++) c->argv[i] = c->strings.data + c->off[i];
+void fd_call_argv(fd_call *c, const char ***argv, const size_t **argvlen)
+{
+    for (size_t i = 0; i < c->argc; i++)
+        c->argv[i] = c->strings.data + c->off[i];
     *argv = c->argv;
     *argvlen = c->len;
 }
 
 /* ------------------------------------------------------------ reply */
 
-static int parse_values(double *values, size_t n, const char *p, char *err, size_t errlen) {
+static int parse_values(double *values, size_t n, const char *p, char *err, size_t errlen)
+{
     for (size_t i = 0; i < n; i++) {
         char *end = NULL;
         if (*p == ',' || *p == '\0') {
@@ -286,7 +322,8 @@ static int parse_values(double *values, size_t n, const char *p, char *err, size
 }
 
 int fd_result_from_reply(fd_result *res, const ss_feature_defs *d, const fd_call *c,
-                         const redisReply *reply, char *err, size_t errlen) {
+                         const redisReply *reply, char *err, size_t errlen)
+{
     memset(res, 0, sizeof *res);
     if (!reply) return ss_err(err, errlen, "redis: no reply");
     if (reply->type == REDIS_REPLY_ERROR)
@@ -327,7 +364,8 @@ int fd_result_from_reply(fd_result *res, const ss_feature_defs *d, const fd_call
     return 0;
 }
 
-void fd_result_free(fd_result *res) {
+void fd_result_free(fd_result *res)
+{
     ss_free(res->values);
     memset(res, 0, sizeof *res);
 }

@@ -46,36 +46,39 @@ typedef struct fd_filter {
     char *name;
     char *field;
     fd_op op;
-    int numeric;   /* constants are numbers */
+    int numeric; /* constants are numbers */
     size_t nvals;
-    char **svals;  /* string constants */
+    char **svals; /* string constants */
     double *nvals_d;
 } fd_filter;
 
 typedef struct fd_feature {
     char *name;
-    int entity;      /* index into entities */
+    int entity; /* index into entities */
     fd_agg agg;
-    fd_agg of;       /* ratio: the window aggregate divided by (mean/sum/min/max) */
-    char *field;     /* source field or NULL (count, time_since_last) */
-    int filter;      /* index into filters, -1 = all events */
+    fd_agg of;   /* ratio: the window aggregate divided by (mean/sum/min/max) */
+    char *field; /* source field or NULL (count, time_since_last) */
+    int filter;  /* index into filters, -1 = all events */
     int64_t window_ms;
     int64_t tile_ms;
     int include_current; /* window aggregates include the event itself */
-    int input;       /* numeric input (FD_SUM..., FD_LAST, FD_RATIO) or string input (FD_DISTINCT); -1 */
-    int stream;      /* tiles stream (numeric aggs, ratio) or HLL stream (distinct); -1 */
+    char *group_by;      /* bucket field: the window covers events with the same value, or NULL */
+    int group;           /* string input of group_by, -1 */
+    int input;  /* numeric input (FD_SUM..., FD_LAST, FD_RATIO) or string input (FD_DISTINCT); -1 */
+    int stream; /* tiles stream (numeric aggs, ratio) or HLL stream (distinct); -1 */
 } fd_feature;
 
 /* A stream: one tiled aggregate state per entity id, shared by the features
  * with the same entity, source field, filter and tile size. */
 typedef struct fd_stream {
     int entity;
-    int input;      /* numeric input, -1 = count only (no field) */
+    int input; /* numeric input, -1 = count only (no field) */
     int filter;
+    int group; /* string input whose value buckets the stream, -1 = none */
     int64_t tile_ms;
     int64_t max_tiles; /* largest window / tile among its features */
     int64_t ttl_ms;
-    char *key_part;  /* "<field|*>:<filter|*>:<tile>" */
+    char *key_part; /* "<field|*>:<filter|*>:<tile>[:by=<group field>]" */
 } fd_stream;
 
 struct ss_feature_defs {
@@ -87,7 +90,7 @@ struct ss_feature_defs {
     int64_t max_window_ms;
     size_t n_entities;
     fd_entity *entities;
-    char **entity_names;    /* borrowed from entities, for vectors */
+    char **entity_names; /* borrowed from entities, for vectors */
     int primary;
     size_t n_categories;
     char **categories;
@@ -95,16 +98,18 @@ struct ss_feature_defs {
     fd_filter *filters;
     size_t n_features;
     fd_feature *features;
-    char **names;           /* feature names in order */
-    size_t n_num_inputs;    /* numeric source fields */
+    char **names;        /* feature names in order */
+    size_t n_num_inputs; /* numeric source fields */
     char **num_inputs;
-    size_t n_str_inputs;    /* string source fields (distinct_count) */
+    size_t n_str_inputs; /* string source fields (distinct_count) */
     char **str_inputs;
     size_t n_streams;
     fd_stream *streams;
     size_t n_hll;
     fd_stream *hll;
     char *lua;
+    char tag[13]; /* first 12 hex digits of the script's SHA-1: names
+                     the vectors it computed (dedup keys) */
 };
 
 /** Generate the script for d (called by the parser once d is valid). */
@@ -113,15 +118,15 @@ char *fd_lua_generate(const ss_feature_defs *d);
 /* ---- one script call, built from an event */
 typedef struct fd_call {
     int peek;
-    ss_buf strings;       /* all argument bytes, NUL-separated */
+    ss_buf strings; /* all argument bytes, NUL-separated */
     size_t argc, cap;
-    size_t *off;          /* argument offsets into strings */
+    size_t *off; /* argument offsets into strings */
     size_t *len;
-    const char **argv;    /* views, filled by fd_call_argv */
+    const char **argv; /* views, filled by fd_call_argv */
     /* identity of the event, for the vector */
     char *event_id;
     int64_t event_time_ms;
-    char **entity_ids;    /* n_entities, NULL = absent */
+    char **entity_ids;      /* n_entities, NULL = absent */
     char **category_values; /* n_categories, NULL = absent */
     size_t n_entities, n_categories;
 } fd_call;
@@ -150,15 +155,16 @@ void fd_opts_defaults(ss_features_opts *out, const ss_features_opts *in, const s
 
 /* argument layout of the script, shared with the generator */
 enum {
-    FD_ARG_MODE = 1,     /* "u" update, "p" peek */
+    FD_ARG_MODE = 1, /* "u" update, "p" peek */
     FD_ARG_EVENT_ID,
     FD_ARG_EVENT_TIME,
     FD_ARG_NOW,
     FD_ARG_PREFIX,
     FD_ARG_DEDUP_TTL,
-    FD_ARG_ONLINE,       /* "1" write online vectors */
+    FD_ARG_ONLINE, /* "1" write online vectors */
     FD_ARG_ONLINE_TTL,
-    FD_ARG_FIXED = FD_ARG_ONLINE_TTL,
+    FD_ARG_SEEN_TTL,
+    FD_ARG_FIXED = FD_ARG_SEEN_TTL,
     /* then: entity ids (n_entities, "" = absent), filter results (n_filters,
      * "1"/"0"), numeric inputs (n_num_inputs, "" = null), string inputs
      * (n_str_inputs, "" = null, else "=" + value) */

@@ -11,8 +11,8 @@ struct ss_features {
     ss_features_opts opts;
     char *prefix;
     int script;
-    size_t pending;       /* calls sent, not yet answered */
-    int freed;            /* ss_features_free called while calls were pending */
+    size_t pending; /* calls sent, not yet answered */
+    int freed;      /* ss_features_free called while calls were pending */
     ss_features_stats stats;
 };
 
@@ -24,7 +24,8 @@ typedef struct fd_req {
 } fd_req;
 
 ss_features *ss_features_new(ss_redis *r, const ss_feature_defs *d, const ss_features_opts *opts,
-                             char *err, size_t errlen) {
+                             char *err, size_t errlen)
+{
     if (!r || !d) {
         ss_err(err, errlen, "features: redis and definitions are required");
         return NULL;
@@ -45,12 +46,14 @@ ss_features *ss_features_new(ss_redis *r, const ss_feature_defs *d, const ss_fea
     return f;
 }
 
-static void features_destroy(ss_features *f) {
+static void features_destroy(ss_features *f)
+{
     ss_free(f->prefix);
     ss_free(f);
 }
 
-void ss_features_free(ss_features *f) {
+void ss_features_free(ss_features *f)
+{
     if (!f) return;
     if (f->pending > 0) {
         f->freed = 1; /* the last reply frees it */
@@ -59,7 +62,8 @@ void ss_features_free(ss_features *f) {
     features_destroy(f);
 }
 
-static void on_reply(ss_redis *r, redisReply *reply, void *arg) {
+static void on_reply(ss_redis *r, redisReply *reply, void *arg)
+{
     fd_req *q = arg;
     ss_features *f = q->f;
     fd_result res;
@@ -70,8 +74,10 @@ static void on_reply(ss_redis *r, redisReply *reply, void *arg) {
         f->stats.errors++;
         q->cb(NULL, err, q->arg);
     } else {
-        if (res.v.duplicate) f->stats.duplicates++;
-        else if (res.v.late) f->stats.late++;
+        if (res.v.duplicate)
+            f->stats.duplicates++;
+        else if (res.v.late)
+            f->stats.late++;
         q->cb(&res.v, NULL, q->arg);
         fd_result_free(&res);
     }
@@ -81,7 +87,8 @@ static void on_reply(ss_redis *r, redisReply *reply, void *arg) {
 }
 
 static int features_call(ss_features *f, avro_value_t *event, int peek, ss_features_cb cb,
-                         void *arg, char *err, size_t errlen) {
+                         void *arg, char *err, size_t errlen)
+{
     const char **argv;
     const size_t *argvlen;
     if (!f || !event || !cb) return ss_err(err, errlen, "features: bad call");
@@ -96,22 +103,29 @@ static int features_call(ss_features *f, avro_value_t *event, int peek, ss_featu
         f->stats.errors++;
         return -1;
     }
-    if (peek) f->stats.peeks++;
-    else f->stats.updates++;
+    if (peek)
+        f->stats.peeks++;
+    else
+        f->stats.updates++;
     fd_call_argv(&q->call, &argv, &argvlen);
     f->pending++;
     ss_redis_evalsha(f->r, f->script, 1, (int)q->call.argc, argv, argvlen, on_reply, q);
     return 0;
 }
 
-int ss_features_update(ss_features *f, avro_value_t *event, ss_features_cb cb, void *arg,
-                       char *err, size_t errlen) {
+int ss_features_update(ss_features *f, avro_value_t *event, ss_features_cb cb, void *arg, char *err,
+                       size_t errlen)
+{
     return features_call(f, event, 0, cb, arg, err, errlen);
 }
 
-int ss_features_peek(ss_features *f, avro_value_t *event, ss_features_cb cb, void *arg,
-                     char *err, size_t errlen) {
+int ss_features_peek(ss_features *f, avro_value_t *event, ss_features_cb cb, void *arg, char *err,
+                     size_t errlen)
+{
     return features_call(f, event, 1, cb, arg, err, errlen);
 }
 
-void ss_features_get_stats(const ss_features *f, ss_features_stats *out) { *out = f->stats; }
+void ss_features_get_stats(const ss_features *f, ss_features_stats *out)
+{
+    *out = f->stats;
+}

@@ -16,8 +16,8 @@ static const char FD_LUA_BODY[] =
     "local prior = redis.call('GET', KEYS[1])\n"
     "if prior then return {1, prior} end\n"
     "local mode, eid, t, now, P = A[1], A[2], tonumber(A[3]), A[4], A[5]\n"
-    "local dedup_ttl, online, online_ttl = A[6], A[7] == '1', A[8]\n"
-    "local b = 8\n"
+    "local dedup_ttl, online, online_ttl, seen_ttl = A[6], A[7] == '1', A[8], A[9]\n"
+    "local b = 9\n"
     "local ids, fl, num, str = {}, {}, {}, {}\n"
     "for i = 1, #EN do local v = A[b + i]; if v ~= '' then ids[i] = v end end\n"
     "b = b + #EN\n"
@@ -43,7 +43,10 @@ static const char FD_LUA_BODY[] =
     "end\n"
     "local wm = last[PRIMARY] and last[PRIMARY]['t:*']\n"
     "local late = wm ~= nil and t < tonumber(wm) - GRACE\n"
-    "local write = mode == 'u' and not late\n"
+    /* ids applied within seen_ttl, by event day: never applied twice */
+    "local seen_key = P .. 'seen:' .. idx(math.floor(t / 86400000))\n"
+    "local seen = redis.call('SISMEMBER', seen_key, eid) == 1\n"
+    "local write = mode == 'u' and not late and not seen\n"
     /* tiled streams: read, add the event to its tile (in memory), write back */
     "local function addone(tl, x)\n"
     "  if x == nil then\n"
@@ -53,20 +56,32 @@ static const char FD_LUA_BODY[] =
     "  if tl == nil or tl[1] == 0 then return {1, x, 0, x, x} end\n"
     "  local c, s = tl[1], tl[2]\n"
     "  local c2, s2 = c + 1, s + x\n"
-    "  return {c2, s2, tl[3] + (x - s / c) * (x - s2 / c2), math.min(tl[4], x), math.max(tl[5], x)}\n"
+    "  return {c2, s2, tl[3] + (x - s / c) * (x - s2 / c2), math.min(tl[4], x), math.max(tl[5], "
+    "x)}\n"
     "end\n"
     "local SV = {}\n"
+    /* a group_by stream is bucketed by the event's value of its field
+     * (no value: no bucket, its features are null) */
+    "local function bucket(g)\n"
+    "  if g == 0 then return '' end\n"
+    "  if str[g] == nil then return nil end\n"
+    "  return '=' .. str[g]\n"
+    "end\n"
     "for si = 1, #ST do\n"
     "  local st = ST[si]\n"
     "  local e = st[1]\n"
-    "  if ids[e] then\n"
-    "    local key = P .. 't:' .. EN[e] .. ':' .. ids[e] .. ':' .. st[7]\n"
+    "  local bk = bucket(st[8])\n"
+    "  if ids[e] and bk then\n"
+    "    local key = P .. 't:' .. EN[e] .. ':' .. ids[e] .. ':' .. st[7] .. bk\n"
     "    local raw = redis.call('HGETALL', key)\n"
-    "    local tiles = {}\n"
+    "    local tiles, order = {}, {}\n"
     "    for i = 1, #raw, 2 do\n"
     "      local c, s, m2, mn, mx = struct.unpack('<ddddd', raw[i + 1])\n"
-    "      tiles[tonumber(raw[i])] = {c, s, m2, mn, mx}\n"
+    "      local ti = tonumber(raw[i])\n"
+    "      tiles[ti] = {c, s, m2, mn, mx}\n"
+    "      order[#order + 1] = ti\n"
     "    end\n"
+    "    table.sort(order)\n"
     "    local cur = math.floor(t / st[4])\n"
     "    local old = tiles[cur]\n"
     "    local new = old\n"
@@ -76,33 +91,38 @@ static const char FD_LUA_BODY[] =
     "    if contributes then\n"
     "      new = addone(old, x)\n"
     "      if write then\n"
-    "        redis.call('HSET', key, idx(cur), struct.pack('<ddddd', new[1], new[2], new[3], new[4], new[5]))\n"
+    "        redis.call('HSET', key, idx(cur), struct.pack('<ddddd', new[1], new[2], new[3], "
+    "new[4], new[5]))\n"
     "        redis.call('PEXPIRE', key, st[6])\n"
     "        local dead = {}\n"
     "        for ti in pairs(tiles) do if ti < cur - st[5] then dead[#dead + 1] = idx(ti) end end\n"
     "        if #dead > 0 then redis.call('HDEL', key, unpack(dead)) end\n"
     "      end\n"
     "    end\n"
-    "    SV[si] = {tiles, cur, old, new}\n"
+    "    SV[si] = {tiles, cur, old, new, order}\n"
     "  end\n"
     "end\n"
-    "local function fold(tiles, lo, hi, curt)\n"
-    "  local n, s, m2, mn, mx = 0, 0, 0, nil, nil\n"
-    "  for i = lo, hi do\n"
-    "    local tl = tiles[i]\n"
-    "    if i == hi then tl = curt end\n"
-    "    if tl and tl[1] > 0 then\n"
-    "      if n == 0 then n, s, m2 = tl[1], tl[2], tl[3]\n"
-    "      else\n"
-    "        local d = tl[2] / tl[1] - s / n\n"
-    "        m2 = m2 + tl[3] + d * d * n * tl[1] / (n + tl[1])\n"
-    "        n = n + tl[1]; s = s + tl[2]\n"
-    "      end\n"
-    "      if mn == nil or tl[4] < mn then mn = tl[4] end\n"
-    "      if mx == nil or tl[5] > mx then mx = tl[5] end\n"
-    "    end\n"
+    /* merge the tiles lo..hi in ascending order, the current one (hi) as
+     * given: visits existing tiles only, the same order in update and peek */
+    "local function merge(acc, tl)\n"
+    "  if tl == nil or tl[1] <= 0 then return end\n"
+    "  if acc[1] == 0 then acc[1], acc[2], acc[3] = tl[1], tl[2], tl[3]\n"
+    "  else\n"
+    "    local n = acc[1]\n"
+    "    local d = tl[2] / tl[1] - acc[2] / n\n"
+    "    acc[3] = acc[3] + tl[3] + d * d * n * tl[1] / (n + tl[1])\n"
+    "    acc[1] = n + tl[1]; acc[2] = acc[2] + tl[2]\n"
     "  end\n"
-    "  return n, s, m2, mn, mx\n"
+    "  if acc[4] == nil or tl[4] < acc[4] then acc[4] = tl[4] end\n"
+    "  if acc[5] == nil or tl[5] > acc[5] then acc[5] = tl[5] end\n"
+    "end\n"
+    "local function fold(tiles, order, lo, hi, curt)\n"
+    "  local acc = {0, 0, 0, nil, nil}\n"
+    "  for _, i in ipairs(order) do\n"
+    "    if i >= lo and i < hi then merge(acc, tiles[i]) end\n"
+    "  end\n"
+    "  merge(acc, curt)\n"
+    "  return acc[1], acc[2], acc[3], acc[4], acc[5]\n"
     "end\n"
     "local V = {}\n"
     "for fi = 1, #FT do\n"
@@ -110,11 +130,11 @@ static const char FD_LUA_BODY[] =
     "  local agg, e = f[1], f[2]\n"
     "  local v = nil\n"
     "  if ids[e] then\n"
-    "    if agg <= 5 or agg == 9 then\n"
+    "    if (agg <= 5 or agg == 9) and SV[f[3]] then\n"
     "      local sv = SV[f[3]]\n"
     "      local curt = sv[3]\n"
     "      if f[5] == 1 then curt = sv[4] end\n"
-    "      local n, s, m2, mn, mx = fold(sv[1], sv[2] - f[4] + 1, sv[2], curt)\n"
+    "      local n, s, m2, mn, mx = fold(sv[1], sv[5], sv[2] - f[4] + 1, sv[2], curt)\n"
     "      if agg == 0 then v = n\n"
     "      elseif agg == 1 then v = s\n"
     "      elseif agg == 2 then if n > 0 then v = s / n end\n"
@@ -144,7 +164,7 @@ static const char FD_LUA_BODY[] =
      * after adding the event; peek unions with a scratch HLL instead */
     "local function hkeys(hs, e, cur, n)\n"
     "  local ks = {}\n"
-    "  local pre = P .. 'h:' .. EN[e] .. ':' .. ids[e] .. ':' .. hs[6] .. ':'\n"
+    "  local pre = P .. 'h:' .. EN[e] .. ':' .. ids[e] .. ':' .. hs[6] .. bucket(hs[7]) .. ':'\n"
     "  for i = cur - n + 1, cur do ks[#ks + 1] = pre .. idx(i) end\n"
     "  return ks\n"
     "end\n"
@@ -154,10 +174,10 @@ static const char FD_LUA_BODY[] =
     "    for hi = 1, #HS do\n"
     "      local hs = HS[hi]\n"
     "      local e = hs[1]\n"
-    "      if ids[e] and not late and passes(hs[3]) and str[hs[2]] ~= nil then\n"
+    "      if ids[e] and bucket(hs[7]) and not late and passes(hs[3]) and str[hs[2]] ~= nil then\n"
     "        HX[hi] = str[hs[2]]\n"
     "        if write then\n"
-    "          local key = P .. 'h:' .. EN[e] .. ':' .. ids[e] .. ':' .. hs[6] .. ':' .. idx(math.floor(t / hs[4]))\n"
+    "          local key = hkeys(hs, e, math.floor(t / hs[4]), 1)[1]\n"
     "          redis.call('PFADD', key, HX[hi])\n"
     "          redis.call('PEXPIRE', key, hs[5])\n"
     "        end\n"
@@ -167,7 +187,7 @@ static const char FD_LUA_BODY[] =
     "  for fi = 1, #FT do\n"
     "    local f = FT[fi]\n"
     "    local e = f[2]\n"
-    "    if f[1] == 7 and ids[e] and f[5] == phase then\n"
+    "    if f[1] == 7 and ids[e] and bucket(HS[f[3]][7]) and f[5] == phase then\n"
     "      local hs = HS[f[3]]\n"
     "      local ks = hkeys(hs, e, math.floor(t / hs[4]), f[4])\n"
     "      if phase == 1 and HX[f[3]] ~= nil and not write then\n"
@@ -200,7 +220,8 @@ static const char FD_LUA_BODY[] =
     "          sets[#sets + 1] = tk; sets[#sets + 1] = A[3]\n"
     "          for _, ni in ipairs(slot[2]) do\n"
     "            sets[#sets + 1] = 'v:' .. fname(slot[1]) .. ':' .. NI[ni]\n"
-    "            if num[ni] ~= nil then sets[#sets + 1] = fmt(num[ni]) else sets[#sets + 1] = '' end\n"
+    "            if num[ni] ~= nil then sets[#sets + 1] = fmt(num[ni]) else sets[#sets + 1] = '' "
+    "end\n"
     "          end\n"
     "        end\n"
     "      end\n"
@@ -217,7 +238,8 @@ static const char FD_LUA_BODY[] =
     "        end\n"
     "        local doc = '{\"entity\":\"' .. EN[e] .. '\",\"id\":' .. cjson.encode(ids[e]) ..\n"
     "          ',\"event_id\":' .. cjson.encode(eid) .. ',\"event_time\":' .. A[3] ..\n"
-    "          ',\"computed_at\":' .. now .. ',\"definitions_version\":' .. cjson.encode(VERSION) ..\n"
+    "          ',\"computed_at\":' .. now .. ',\"definitions_version\":' .. cjson.encode(VERSION) "
+    "..\n"
     "          ',\"features\":{' .. table.concat(parts, ',') .. '}}'\n"
     "        redis.call('SET', P .. 'online:' .. EN[e] .. ':' .. ids[e], doc, 'PX', online_ttl)\n"
     "      end\n"
@@ -227,11 +249,17 @@ static const char FD_LUA_BODY[] =
     "local out = {}\n"
     "for fi = 1, #FT do if V[fi] ~= nil then out[fi] = fmt(V[fi]) else out[fi] = '' end end\n"
     "local blob = (late and '1' or '0') .. '|' .. now .. '|' .. table.concat(out, ',')\n"
-    "if mode == 'u' then redis.call('SET', KEYS[1], blob, 'PX', dedup_ttl) end\n"
+    "if mode == 'u' and not seen then\n"
+    "  redis.call('SET', KEYS[1], blob, 'PX', dedup_ttl)\n"
+    "  redis.call('SADD', seen_key, eid)\n"
+    "  redis.call('PEXPIRE', seen_key, seen_ttl)\n"
+    "end\n"
+    "if seen then return {1, blob} end\n"
     "return {0, blob}\n";
 
 /** A Lua string literal with every byte outside [A-Za-z0-9_ .:-] escaped. */
-static void lua_quote(ss_buf *b, const char *s) {
+static void lua_quote(ss_buf *b, const char *s)
+{
     ss_buf_append(b, "\"", 1);
     for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
         if ((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
@@ -243,7 +271,8 @@ static void lua_quote(ss_buf *b, const char *s) {
     ss_buf_append(b, "\"", 1);
 }
 
-static void lua_strlist(ss_buf *b, const char *name, char **v, size_t n) {
+static void lua_strlist(ss_buf *b, const char *name, char **v, size_t n)
+{
     ss_buf_printf(b, "local %s = {", name);
     for (size_t i = 0; i < n; i++) {
         if (i) ss_buf_append(b, ",", 1);
@@ -252,7 +281,8 @@ static void lua_strlist(ss_buf *b, const char *name, char **v, size_t n) {
     ss_buf_printf(b, "}\n");
 }
 
-static void lua_streams(ss_buf *b, const ss_feature_defs *d) {
+static void lua_streams(ss_buf *b, const ss_feature_defs *d)
+{
     ss_buf_printf(b, "local ST = {");
     for (size_t i = 0; i < d->n_streams; i++) {
         const fd_stream *s = &d->streams[i];
@@ -261,7 +291,7 @@ static void lua_streams(ss_buf *b, const ss_feature_defs *d) {
                       s->filter + 1, (long long)s->tile_ms,
                       (long long)(2 * s->max_tiles + grace_tiles + 1), (long long)s->ttl_ms);
         lua_quote(b, s->key_part);
-        ss_buf_append(b, "}", 1);
+        ss_buf_printf(b, ",%d}", s->group + 1);
     }
     ss_buf_printf(b, "}\nlocal HS = {");
     for (size_t i = 0; i < d->n_hll; i++) {
@@ -269,13 +299,14 @@ static void lua_streams(ss_buf *b, const ss_feature_defs *d) {
         ss_buf_printf(b, "%s{%d,%d,%d,%lld,%lld,", i ? "," : "", s->entity + 1, s->input + 1,
                       s->filter + 1, (long long)s->tile_ms, (long long)s->ttl_ms);
         lua_quote(b, s->key_part);
-        ss_buf_append(b, "}", 1);
+        ss_buf_printf(b, ",%d}", s->group + 1);
     }
     ss_buf_printf(b, "}\n");
 }
 
 /* FT rows: {agg, entity, stream, tiles, include_current, input, filter, of} */
-static void lua_features(ss_buf *b, const ss_feature_defs *d) {
+static void lua_features(ss_buf *b, const ss_feature_defs *d)
+{
     ss_buf_printf(b, "local FT = {");
     for (size_t i = 0; i < d->n_features; i++) {
         const fd_feature *f = &d->features[i];
@@ -288,7 +319,8 @@ static void lua_features(ss_buf *b, const ss_feature_defs *d) {
 
 /* LS[e] = {{filter, {numeric inputs}}, ...}: the last-event slots of each
  * entity; slot 0 ("*", every event) always exists (watermark, online). */
-static void lua_last_slots(ss_buf *b, const ss_feature_defs *d) {
+static void lua_last_slots(ss_buf *b, const ss_feature_defs *d)
+{
     ss_buf_printf(b, "local LS = {");
     for (size_t e = 0; e < d->n_entities; e++) {
         ss_buf_printf(b, "%s{", e ? "," : "");
@@ -330,7 +362,8 @@ static void lua_last_slots(ss_buf *b, const ss_feature_defs *d) {
     ss_buf_printf(b, "}\n");
 }
 
-char *fd_lua_generate(const ss_feature_defs *d) {
+char *fd_lua_generate(const ss_feature_defs *d)
+{
     ss_buf b;
     char **fnames = ss_calloc(d->n_filters + 1, sizeof *fnames);
     char **enames = ss_calloc(d->n_entities + 1, sizeof *enames);
@@ -338,13 +371,16 @@ char *fd_lua_generate(const ss_feature_defs *d) {
     ss_buf_printf(&b, "-- streamscore features: generated from %s, version ", d->origin);
     lua_quote(&b, d->version);
     ss_buf_printf(&b, "\n");
-    for (size_t i = 0; i < d->n_filters; i++) fnames[i] = d->filters[i].name;
-    for (size_t i = 0; i < d->n_entities; i++) enames[i] = d->entities[i].name;
+    for (size_t i = 0; i < d->n_filters; i++)
+        fnames[i] = d->filters[i].name;
+    for (size_t i = 0; i < d->n_entities; i++)
+        enames[i] = d->entities[i].name;
     lua_strlist(&b, "EN", enames, d->n_entities);
     lua_strlist(&b, "FN", fnames, d->n_filters);
     lua_strlist(&b, "NI", d->num_inputs, d->n_num_inputs);
     lua_strlist(&b, "NAMES", d->names, d->n_features);
-    ss_buf_printf(&b, "local NSI = %zu\nlocal PRIMARY = %d\nlocal GRACE = %lld\nlocal LTTL = %lld\n",
+    ss_buf_printf(&b,
+                  "local NSI = %zu\nlocal PRIMARY = %d\nlocal GRACE = %lld\nlocal LTTL = %lld\n",
                   d->n_str_inputs, d->primary + 1, (long long)d->grace_ms,
                   (long long)(d->max_window_ms + d->grace_ms));
     ss_buf_printf(&b, "local VERSION = ");

@@ -4,7 +4,8 @@
 #include "features_svc.h"
 
 void svc_dead_letter(svc *s, const rd_kafka_message_t *m, ss_inflight *in, const char *reason,
-                     const char *field) {
+                     const char *field)
+{
     ss_send send = {
         .topic = s->cfg.topic_dlq,
         .partition = RD_KAFKA_PARTITION_UA,

@@ -10,14 +10,15 @@
 typedef struct event_job {
     svc *s;
     ss_inflight *in;
-    void *payload;       /* copy of the message: retries re-decode it */
+    void *payload; /* copy of the message: retries re-decode it */
     size_t len;
     int attempts;
     int64_t start_us;
     struct event *retry;
 } event_job;
 
-static void job_free(event_job *j) {
+static void job_free(event_job *j)
+{
     if (j->retry) event_free(j->retry);
     ss_free(j->payload);
     ss_free(j);
@@ -26,7 +27,8 @@ static void job_free(event_job *j) {
 static void on_vector(const ss_feature_vector *v, const char *err, void *arg);
 
 /** Decode and issue the script call; 0 = issued, -1 = bad event (DLQ'd). */
-static int job_issue(event_job *j, const rd_kafka_message_t *m) {
+static int job_issue(event_job *j, const rd_kafka_message_t *m)
+{
     svc *s = j->s;
     avro_value_t *event = NULL;
     char err[512];
@@ -41,7 +43,8 @@ static int job_issue(event_job *j, const rd_kafka_message_t *m) {
     return 0;
 }
 
-static void on_retry(evutil_socket_t fd, short what, void *arg) {
+static void on_retry(evutil_socket_t fd, short what, void *arg)
+{
     event_job *j = arg;
     (void)fd;
     (void)what;
@@ -52,11 +55,13 @@ static void on_retry(evutil_socket_t fd, short what, void *arg) {
     }
 }
 
-static int produce_vector(svc *s, const ss_feature_vector *v, ss_inflight *in) {
+static int produce_vector(svc *s, const ss_feature_vector *v, ss_inflight *in)
+{
     avro_value_t *rec = ss_avro_codec_new_value(s->vector_codec);
     char err[512];
     if (ss_feature_vector_to_avro(v, rec, err, sizeof err) < 0 ||
-        (ss_buf_reset(&s->enc), ss_avro_encode(s->vector_codec, rec, &s->enc, err, sizeof err)) < 0) {
+        (ss_buf_reset(&s->enc), ss_avro_encode(s->vector_codec, rec, &s->enc, err, sizeof err)) <
+            0) {
         /* a bug, not a data problem: keep the input so a fixed build re-does it */
         ss_log(SS_LOG_ERROR, "feature vector encoding failed", "error", err, "event_id",
                v->event_id, NULL);
@@ -77,7 +82,8 @@ static int produce_vector(svc *s, const ss_feature_vector *v, ss_inflight *in) {
     return 0;
 }
 
-static void on_vector(const ss_feature_vector *v, const char *err, void *arg) {
+static void on_vector(const ss_feature_vector *v, const char *err, void *arg)
+{
     event_job *j = arg;
     svc *s = j->s;
     if (!v) {
@@ -91,18 +97,21 @@ static void on_vector(const ss_feature_vector *v, const char *err, void *arg) {
         return;
     }
     ss_metric_observe(s->m.update_seconds, (double)(ss_mono_us() - j->start_us) / 1e6);
-    if (v->duplicate) ss_metric_inc(s->m.events_duplicate);
+    if (v->duplicate)
+        ss_metric_inc(s->m.events_duplicate);
     else if (v->late) {
         ss_metric_inc(s->m.events_late);
         if (ss_log_enabled(SS_LOG_DEBUG))
             ss_log(SS_LOG_DEBUG, "late event scored with the state it found", "event_id",
                    v->event_id, "entity_id", v->entity_id, NULL);
-    } else ss_metric_inc(s->m.events_ok);
+    } else
+        ss_metric_inc(s->m.events_ok);
     if (produce_vector(s, v, j->in) == 0) ss_inflight_done(j->in);
     job_free(j);
 }
 
-void enrich_message(svc *s, const rd_kafka_message_t *m, ss_inflight *in) {
+void enrich_message(svc *s, const rd_kafka_message_t *m, ss_inflight *in)
+{
     event_job *j = ss_calloc(1, sizeof *j);
     j->s = s;
     j->in = in;

@@ -22,6 +22,7 @@ typedef struct svc_config {
     char *redis_url;
     char *redis_prefix;
     char *schema_dir;
+    char *event_schema;
     char *registry_url;
     char *http_bind;
     int64_t http_port;
@@ -35,6 +36,7 @@ typedef struct svc_config {
     int64_t offline_flush_ms;
     int64_t offline_idle_ms;
     int64_t dedup_ttl_ms;
+    int64_t seen_ttl_ms;
     int write_online;
     int64_t online_ttl_ms;
     int64_t max_inflight;
@@ -62,8 +64,8 @@ typedef struct svc {
     ss_consumer *consumer;
     ss_http *http;
     offline_store *offline_features, *offline_labels; /* NULL when OFFLINE_DIR is empty */
-    int offline_failed;       /* a write failed: not ready, inputs kept unreleased */
-    ss_inflight **holds;      /* released by the next successful flush */
+    int offline_failed;  /* a write failed: not ready, inputs kept unreleased */
+    ss_inflight **holds; /* released by the next successful flush */
     size_t n_holds, cap_holds;
     struct event *flush_timer;
     ss_buf enc;
@@ -81,8 +83,7 @@ void svc_dead_letter(svc *s, const rd_kafka_message_t *m, ss_inflight *in, const
 /* sink.c */
 int sink_start(svc *s, char *err, size_t errlen);
 /** Append a record to an offline store; the input's offset waits for the flush. */
-void sink_append(svc *s, offline_store *o, int64_t time_ms, avro_value_t *record,
-                 ss_inflight *in);
+void sink_append(svc *s, offline_store *o, int64_t time_ms, avro_value_t *record, ss_inflight *in);
 void sink_stop(svc *s); /* final flush, publish every open file */
 
 #endif

@@ -3,7 +3,8 @@
 #include "common/log.h"
 #include "features_svc.h"
 
-void labels_message(svc *s, const rd_kafka_message_t *m, ss_inflight *in) {
+void labels_message(svc *s, const rd_kafka_message_t *m, ss_inflight *in)
+{
     avro_value_t *label = NULL, field;
     int64_t label_time = 0;
     char err[512];

@@ -16,12 +16,12 @@
 #define HOUR_MS 3600000LL
 
 typedef struct ofile {
-    int64_t hour;          /* floor(time / 1h) */
+    int64_t hour; /* floor(time / 1h) */
     FILE *fp;
     avro_file_writer_t w;
     char *tmp, *final;
-    int64_t last_wall_ms;  /* last append, wall clock */
-    int dirty;             /* appended since the last flush */
+    int64_t last_wall_ms; /* last append, wall clock */
+    int dirty;            /* appended since the last flush */
 } ofile;
 
 struct offline_store {
@@ -35,7 +35,8 @@ struct offline_store {
     uint64_t seq, closed, records;
 };
 
-static int mkdirs(const char *path, char *err, size_t errlen) {
+static int mkdirs(const char *path, char *err, size_t errlen)
+{
     char buf[PATH_MAX];
     size_t len = ss_strlcpy(buf, path, sizeof buf);
     if (len >= sizeof buf) return ss_err(err, errlen, "offline store: path too long: %s", path);
@@ -51,7 +52,8 @@ static int mkdirs(const char *path, char *err, size_t errlen) {
     return 0;
 }
 
-static void fsync_dir(const char *file) {
+static void fsync_dir(const char *file)
+{
     char dir[PATH_MAX];
     ss_strlcpy(dir, file, sizeof dir);
     char *slash = strrchr(dir, '/');
@@ -64,7 +66,8 @@ static void fsync_dir(const char *file) {
     }
 }
 
-static void hour_dir(const offline_store *o, int64_t hour, char *out, size_t len) {
+static void hour_dir(const offline_store *o, int64_t hour, char *out, size_t len)
+{
     time_t secs = (time_t)(hour * 3600);
     struct tm tm;
     gmtime_r(&secs, &tm);
@@ -72,7 +75,8 @@ static void hour_dir(const offline_store *o, int64_t hour, char *out, size_t len
              tm.tm_mon + 1, tm.tm_mday, tm.tm_hour);
 }
 
-static int file_open(offline_store *o, int64_t hour, ofile *f, char *err, size_t errlen) {
+static int file_open(offline_store *o, int64_t hour, ofile *f, char *err, size_t errlen)
+{
     char dir[PATH_MAX], path[PATH_MAX + 64];
     memset(f, 0, sizeof *f);
     f->hour = hour;
@@ -103,7 +107,8 @@ fail:
 }
 
 /** Flush, fsync, close and publish (rename .avro.tmp -> .avro). */
-static int file_close(offline_store *o, ofile *f, char *err, size_t errlen) {
+static int file_close(offline_store *o, ofile *f, char *err, size_t errlen)
+{
     int rc = 0;
     if (avro_file_writer_flush(f->w) != 0 || fsync(fileno(f->fp)) != 0)
         rc = ss_err(err, errlen, "offline store: flush %s: %s", f->tmp, strerror(errno));
@@ -122,13 +127,15 @@ static int file_close(offline_store *o, ofile *f, char *err, size_t errlen) {
     return rc;
 }
 
-static int close_index(offline_store *o, size_t i, char *err, size_t errlen) {
+static int close_index(offline_store *o, size_t i, char *err, size_t errlen)
+{
     int rc = file_close(o, &o->files[i], err, errlen);
     o->files[i] = o->files[--o->n];
     return rc;
 }
 
-offline_store *offline_new(const offline_opts *opts, char *err, size_t errlen) {
+offline_store *offline_new(const offline_opts *opts, char *err, size_t errlen)
+{
     if (!opts || !opts->dir || !opts->dir[0] || !opts->kind || !opts->schema) {
         ss_err(err, errlen, "offline store: directory, kind and schema are required");
         return NULL;
@@ -140,7 +147,7 @@ offline_store *offline_new(const offline_opts *opts, char *err, size_t errlen) {
     o->schema = avro_schema_incref(opts->schema);
     o->close_after_ms = opts->close_after_ms;
     o->idle_close_ms = opts->idle_close_ms > 0 ? opts->idle_close_ms : 600000;
-    o->max_open = opts->max_open > 0 ? opts->max_open : 4;
+    o->max_open = opts->max_open > 0 ? opts->max_open : 24;
     o->max_time = INT64_MIN;
     char root[PATH_MAX];
     snprintf(root, sizeof root, "%s/%s", o->dir, o->kind);
@@ -151,7 +158,8 @@ offline_store *offline_new(const offline_opts *opts, char *err, size_t errlen) {
     return o;
 }
 
-int offline_free(offline_store *o, char *err, size_t errlen) {
+int offline_free(offline_store *o, char *err, size_t errlen)
+{
     int rc = 0;
     if (!o) return 0;
     while (o->n > 0)
@@ -165,14 +173,16 @@ int offline_free(offline_store *o, char *err, size_t errlen) {
     return rc;
 }
 
-static int64_t floor_div(int64_t a, int64_t b) {
+static int64_t floor_div(int64_t a, int64_t b)
+{
     int64_t q = a / b;
     return (a % b != 0 && a < 0) ? q - 1 : q;
 }
 
 /** The open file of an hour, opening one (and closing the least recently
  * used hour when too many are open). */
-static ofile *file_for(offline_store *o, int64_t hour, char *err, size_t errlen) {
+static ofile *file_for(offline_store *o, int64_t hour, char *err, size_t errlen)
+{
     for (size_t i = 0; i < o->n; i++)
         if (o->files[i].hour == hour) return &o->files[i];
     if (o->n >= (size_t)o->max_open) {
@@ -190,7 +200,8 @@ static ofile *file_for(offline_store *o, int64_t hour, char *err, size_t errlen)
 }
 
 int offline_append(offline_store *o, int64_t time_ms, avro_value_t *record, char *err,
-                   size_t errlen) {
+                   size_t errlen)
+{
     ofile *f = file_for(o, floor_div(time_ms, HOUR_MS), err, errlen);
     if (!f) return -1;
     if (avro_file_writer_append_value(f->w, record) != 0)
@@ -202,7 +213,8 @@ int offline_append(offline_store *o, int64_t time_ms, avro_value_t *record, char
     return 0;
 }
 
-int offline_flush(offline_store *o, char *err, size_t errlen) {
+int offline_flush(offline_store *o, char *err, size_t errlen)
+{
     for (size_t i = 0; i < o->n; i++) {
         ofile *f = &o->files[i];
         if (!f->dirty) continue;
@@ -213,12 +225,13 @@ int offline_flush(offline_store *o, char *err, size_t errlen) {
     return 0;
 }
 
-int offline_roll(offline_store *o, int64_t now_ms, char *err, size_t errlen) {
+int offline_roll(offline_store *o, int64_t now_ms, char *err, size_t errlen)
+{
     int rc = 0;
     for (size_t i = 0; i < o->n;) {
         ofile *f = &o->files[i];
-        int complete = o->max_time != INT64_MIN &&
-                       o->max_time >= (f->hour + 1) * HOUR_MS + o->close_after_ms;
+        int complete =
+            o->max_time != INT64_MIN && o->max_time >= (f->hour + 1) * HOUR_MS + o->close_after_ms;
         int idle = now_ms - f->last_wall_ms >= o->idle_close_ms;
         if (complete || idle) {
             if (close_index(o, i, err, errlen) < 0) rc = -1;
@@ -229,16 +242,26 @@ int offline_roll(offline_store *o, int64_t now_ms, char *err, size_t errlen) {
     return rc;
 }
 
-size_t offline_open_files(const offline_store *o) { return o->n; }
-uint64_t offline_files_closed(const offline_store *o) { return o->closed; }
-uint64_t offline_records(const offline_store *o) { return o->records; }
+size_t offline_open_files(const offline_store *o)
+{
+    return o->n;
+}
+uint64_t offline_files_closed(const offline_store *o)
+{
+    return o->closed;
+}
+uint64_t offline_records(const offline_store *o)
+{
+    return o->records;
+}
 
 /* ------------------------------------------------------------ recovery */
 
 static char **recover_list;
 static size_t recover_n;
 
-static int collect_tmp(const char *path, const struct stat *sb, int type, struct FTW *ftw) {
+static int collect_tmp(const char *path, const struct stat *sb, int type, struct FTW *ftw)
+{
     size_t len = strlen(path);
     (void)sb;
     (void)ftw;
@@ -251,7 +274,8 @@ static int collect_tmp(const char *path, const struct stat *sb, int type, struct
 
 /** Copy the complete records of one crashed part file into a new one in the
  * same hour directory; returns records copied or -1. */
-static long recover_file(offline_store *o, const char *tmp, char *err, size_t errlen) {
+static long recover_file(offline_store *o, const char *tmp, char *err, size_t errlen)
+{
     avro_file_reader_t r;
     avro_value_iface_t *iface = NULL;
     avro_value_t v;
@@ -307,7 +331,8 @@ static long recover_file(offline_store *o, const char *tmp, char *err, size_t er
     return copied;
 }
 
-long offline_recover(const offline_opts *opts, char *err, size_t errlen) {
+long offline_recover(const offline_opts *opts, char *err, size_t errlen)
+{
     char root[PATH_MAX];
     long total = 0;
     offline_store *o = offline_new(opts, err, errlen);
@@ -318,10 +343,13 @@ long offline_recover(const offline_opts *opts, char *err, size_t errlen) {
     nftw(root, collect_tmp, 16, FTW_PHYS);
     for (size_t i = 0; i < recover_n; i++) {
         long n = total >= 0 ? recover_file(o, recover_list[i], err, errlen) : 0;
-        if (n < 0) total = -1;
-        else if (total >= 0) total += n;
-        if (n > 0) ss_log(SS_LOG_WARN, "offline file recovered after a crash", "file",
-                          recover_list[i], NULL);
+        if (n < 0)
+            total = -1;
+        else if (total >= 0)
+            total += n;
+        if (n > 0)
+            ss_log(SS_LOG_WARN, "offline file recovered after a crash", "file", recover_list[i],
+                   NULL);
         ss_free(recover_list[i]);
     }
     ss_free(recover_list);

@@ -6,12 +6,15 @@
 #include "common/log.h"
 #include "features_svc.h"
 
-static void release_holds(svc *s) {
-    for (size_t i = 0; i < s->n_holds; i++) ss_inflight_release(s->holds[i]);
+static void release_holds(svc *s)
+{
+    for (size_t i = 0; i < s->n_holds; i++)
+        ss_inflight_release(s->holds[i]);
     s->n_holds = 0;
 }
 
-static void update_gauges(svc *s) {
+static void update_gauges(svc *s)
+{
     if (s->offline_features) {
         ss_metric_set(s->m.offline_open_features, (double)offline_open_files(s->offline_features));
         ss_metric_set(s->m.offline_records_features, (double)offline_records(s->offline_features));
@@ -23,7 +26,8 @@ static void update_gauges(svc *s) {
     ss_metric_set(s->m.redis_pending, (double)ss_redis_pending(s->redis));
 }
 
-static int flush_all(svc *s) {
+static int flush_all(svc *s)
+{
     char err[512];
     offline_store *stores[2] = {s->offline_features, s->offline_labels};
     for (int i = 0; i < 2; i++) {
@@ -39,7 +43,8 @@ static int flush_all(svc *s) {
     return 0;
 }
 
-static void on_flush_timer(evutil_socket_t fd, short what, void *arg) {
+static void on_flush_timer(evutil_socket_t fd, short what, void *arg)
+{
     svc *s = arg;
     (void)fd;
     (void)what;
@@ -50,7 +55,8 @@ static void on_flush_timer(evutil_socket_t fd, short what, void *arg) {
     update_gauges(s);
 }
 
-int sink_start(svc *s, char *err, size_t errlen) {
+int sink_start(svc *s, char *err, size_t errlen)
+{
     struct timeval tv = {s->cfg.offline_flush_ms / 1000, (s->cfg.offline_flush_ms % 1000) * 1000};
     s->flush_timer = event_new(s->base, -1, EV_PERSIST, on_flush_timer, s);
     if (!s->flush_timer || event_add(s->flush_timer, &tv) < 0)
@@ -58,8 +64,8 @@ int sink_start(svc *s, char *err, size_t errlen) {
     return 0;
 }
 
-void sink_append(svc *s, offline_store *o, int64_t time_ms, avro_value_t *record,
-                 ss_inflight *in) {
+void sink_append(svc *s, offline_store *o, int64_t time_ms, avro_value_t *record, ss_inflight *in)
+{
     char err[512];
     ss_inflight_hold(in); /* released after the flush that makes the record durable */
     if (offline_append(o, time_ms, record, err, sizeof err) < 0) {
@@ -75,7 +81,8 @@ void sink_append(svc *s, offline_store *o, int64_t time_ms, avro_value_t *record
     s->holds[s->n_holds++] = in;
 }
 
-void sink_stop(svc *s) {
+void sink_stop(svc *s)
+{
     char err[512];
     if (s->flush_timer) {
         event_free(s->flush_timer);

@@ -17,7 +17,8 @@
 #include "features-internal.h"
 #include "fx.h"
 
-static const char *brute_field_str(const fx_event *e, const char *field) {
+static const char *brute_field_str(const fx_event *e, const char *field)
+{
     if (strcmp(field, "card_id") == 0) return e->card;
     if (strcmp(field, "merchant_id") == 0) return e->merchant;
     if (strcmp(field, "device_id") == 0) return e->has_device ? e->device : NULL;
@@ -28,7 +29,8 @@ static const char *brute_field_str(const fx_event *e, const char *field) {
     return NULL;
 }
 
-static inline int brute_num(const fx_event *e, const char *field, double *out) {
+static inline int brute_num(const fx_event *e, const char *field, double *out)
+{
     if (strcmp(field, "amount") == 0) {
         *out = e->amount;
         return 1;
@@ -36,7 +38,8 @@ static inline int brute_num(const fx_event *e, const char *field, double *out) {
     return 0;
 }
 
-static inline int brute_filter(const ss_feature_defs *d, int filter, const fx_event *e) {
+static inline int brute_filter(const ss_feature_defs *d, int filter, const fx_event *e)
+{
     if (filter < 0) return 1;
     const fd_filter *f = &d->filters[filter];
     const char *s = brute_field_str(e, f->field);
@@ -48,29 +51,37 @@ static inline int brute_filter(const ss_feature_defs *d, int filter, const fx_ev
     if (f->op == FD_OP_NOTNULL) return present;
     if (!present) return f->op == FD_OP_NE || f->op == FD_OP_NOT_IN;
     switch (f->op) {
-    case FD_OP_GT: return isnum && x > f->nvals_d[0];
-    case FD_OP_GTE: return isnum && x >= f->nvals_d[0];
-    case FD_OP_LT: return isnum && x < f->nvals_d[0];
-    case FD_OP_LTE: return isnum && x <= f->nvals_d[0];
-    default: break;
+    case FD_OP_GT:
+        return isnum && x > f->nvals_d[0];
+    case FD_OP_GTE:
+        return isnum && x >= f->nvals_d[0];
+    case FD_OP_LT:
+        return isnum && x < f->nvals_d[0];
+    case FD_OP_LTE:
+        return isnum && x <= f->nvals_d[0];
+    default:
+        break;
     }
     for (size_t i = 0; i < f->nvals; i++)
         eq |= f->numeric ? (isnum && x == f->nvals_d[i]) : (s && strcmp(s, f->svals[i]) == 0);
     return (f->op == FD_OP_EQ || f->op == FD_OP_IN) ? eq : !eq;
 }
 
-static const char *brute_entity(const ss_feature_defs *d, int ent, const fx_event *e) {
+static const char *brute_entity(const ss_feature_defs *d, int ent, const fx_event *e)
+{
     return brute_field_str(e, d->entities[ent].field);
 }
 
-static inline int64_t brute_floor_div(int64_t a, int64_t b) {
+static inline int64_t brute_floor_div(int64_t a, int64_t b)
+{
     int64_t q = a / b;
     return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
 }
 
 /** late flag of `e` given the applied events so far */
 static inline int brute_late(const ss_feature_defs *d, const fx_event *applied, size_t napplied,
-                      const fx_event *e) {
+                             const fx_event *e)
+{
     const char *id = brute_entity(d, d->primary, e);
     int have = 0;
     int64_t wm = 0;
@@ -85,7 +96,8 @@ static inline int brute_late(const ss_feature_defs *d, const fx_event *applied, 
 
 /** Compute every feature of e. values[i] = NAN for null. */
 static inline void brute_vector(const ss_feature_defs *d, const fx_event *applied, size_t napplied,
-                         const fx_event *e, int late, double *values) {
+                                const fx_event *e, int late, double *values)
+{
     for (size_t fi = 0; fi < d->n_features; fi++) {
         const fd_feature *f = &d->features[fi];
         const char *id = brute_entity(d, f->entity, e);
@@ -112,6 +124,8 @@ static inline void brute_vector(const ss_feature_defs *d, const fx_event *applie
             }
             continue;
         }
+        const char *bucket = f->group_by ? brute_field_str(e, f->group_by) : NULL;
+        if (f->group_by && !bucket) continue; /* no bucket: null */
         int64_t hi = brute_floor_div(e->t, f->tile_ms), lo = hi - f->window_ms / f->tile_ms + 1;
         double n = 0, s = 0, mn = INFINITY, mx = -INFINITY;
         double xs[4096];
@@ -124,11 +138,16 @@ static inline void brute_vector(const ss_feature_defs *d, const fx_event *applie
             int64_t tile = brute_floor_div(a->t, f->tile_ms);
             if (!o || strcmp(o, id) != 0 || tile < lo || tile > hi) continue;
             if (!brute_filter(d, f->filter, a)) continue;
+            if (bucket) {
+                const char *ab = brute_field_str(a, f->group_by);
+                if (!ab || strcmp(ab, bucket) != 0) continue;
+            }
             if (f->agg == FD_DISTINCT) {
                 const char *sv = brute_field_str(a, f->field);
                 int seen = 0;
                 if (!sv) continue;
-                for (size_t k = 0; k < nd; k++) seen |= strcmp(distinct[k], sv) == 0;
+                for (size_t k = 0; k < nd; k++)
+                    seen |= strcmp(distinct[k], sv) == 0;
                 if (!seen) distinct[nd++] = sv;
                 continue;
             }
@@ -141,25 +160,40 @@ static inline void brute_vector(const ss_feature_defs *d, const fx_event *applie
             xs[nx++] = x;
         }
         switch (f->agg) {
-        case FD_COUNT: v = n; break;
-        case FD_SUM: v = s; break;
-        case FD_MEAN: v = n > 0 ? s / n : NAN; break;
-        case FD_MIN: v = n > 0 ? mn : NAN; break;
-        case FD_MAX: v = n > 0 ? mx : NAN; break;
+        case FD_COUNT:
+            v = n;
+            break;
+        case FD_SUM:
+            v = s;
+            break;
+        case FD_MEAN:
+            v = n > 0 ? s / n : NAN;
+            break;
+        case FD_MIN:
+            v = n > 0 ? mn : NAN;
+            break;
+        case FD_MAX:
+            v = n > 0 ? mx : NAN;
+            break;
         case FD_STDDEV: {
             double m = s / n, q = 0;
-            for (size_t k = 0; k < nx; k++) q += (xs[k] - m) * (xs[k] - m);
+            for (size_t k = 0; k < nx; k++)
+                q += (xs[k] - m) * (xs[k] - m);
             v = n > 0 ? sqrt(q / n) : NAN;
             break;
         }
-        case FD_DISTINCT: v = (double)nd; break;
+        case FD_DISTINCT:
+            v = (double)nd;
+            break;
         case FD_RATIO: {
             double a = NAN, x = 0;
-            if (n > 0) a = f->of == FD_MEAN ? s / n : f->of == FD_SUM ? s : f->of == FD_MIN ? mn : mx;
+            if (n > 0)
+                a = f->of == FD_MEAN ? s / n : f->of == FD_SUM ? s : f->of == FD_MIN ? mn : mx;
             v = (brute_num(e, f->field, &x) && !isnan(a) && a != 0) ? x / a : NAN;
             break;
         }
-        default: break;
+        default:
+            break;
         }
         values[fi] = v;
     }

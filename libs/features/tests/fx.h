@@ -24,7 +24,8 @@ typedef struct fx_redis {
     char dir[64];
 } fx_redis;
 
-static inline int fx_free_port(void) {
+static inline int fx_free_port(void)
+{
     struct sockaddr_in a;
     socklen_t len = sizeof a;
     int s = socket(AF_INET, SOCK_STREAM, 0), port = -1;
@@ -38,7 +39,8 @@ static inline int fx_free_port(void) {
     return port;
 }
 
-static inline redisContext *fx_redis_connect(const fx_redis *r) {
+static inline redisContext *fx_redis_connect(const fx_redis *r)
+{
     struct timeval tv = {2, 0};
     redisContext *c = redisConnectWithTimeout("127.0.0.1", r->port, tv);
     if (!c || c->err) {
@@ -49,7 +51,8 @@ static inline redisContext *fx_redis_connect(const fx_redis *r) {
 }
 
 /** Start redis-server on a free port; returns 0 when it answers PING. */
-static inline int fx_redis_start(fx_redis *r) {
+static inline int fx_redis_start(fx_redis *r)
+{
     char port[16];
     memset(r, 0, sizeof *r);
     r->port = fx_free_port();
@@ -62,8 +65,8 @@ static inline int fx_redis_start(fx_redis *r) {
         int devnull = open("/dev/null", O_WRONLY);
         dup2(devnull, 1);
         dup2(devnull, 2);
-        execlp("redis-server", "redis-server", "--port", port, "--bind", "127.0.0.1", "--save",
-               "", "--appendonly", "no", "--dir", r->dir, (char *)NULL);
+        execlp("redis-server", "redis-server", "--port", port, "--bind", "127.0.0.1", "--save", "",
+               "--appendonly", "no", "--dir", r->dir, (char *)NULL);
         _exit(127);
     }
     for (int i = 0; i < 100; i++) {
@@ -80,7 +83,8 @@ static inline int fx_redis_start(fx_redis *r) {
     return -1;
 }
 
-static inline void fx_redis_stop(fx_redis *r) {
+static inline void fx_redis_stop(fx_redis *r)
+{
     if (r->pid > 0) {
         kill(r->pid, SIGKILL);
         waitpid(r->pid, NULL, 0);
@@ -89,12 +93,14 @@ static inline void fx_redis_stop(fx_redis *r) {
     if (r->dir[0]) {
         char cmd[128];
         snprintf(cmd, sizeof cmd, "rm -rf %s", r->dir);
-        if (system(cmd) != 0) { /* best effort */ }
+        if (system(cmd) != 0) { /* best effort */
+        }
     }
 }
 
 /** schemas/card_transaction.avsc, found from the repository root or below. */
-static inline avro_schema_t fx_card_schema(void) {
+static inline avro_schema_t fx_card_schema(void)
+{
     static const char *paths[] = {"schemas/card_transaction.avsc",
                                   "../schemas/card_transaction.avsc",
                                   "../../schemas/card_transaction.avsc"};
@@ -119,22 +125,25 @@ typedef struct fx_event {
     char card[24], merchant[24], device[24];
     int has_device;
     double amount;
-    const char *channel;   /* POS ECOM ATM MOTO */
-    int declined;          /* -1 = null auth result, 0 approved, 1 declined */
+    const char *channel; /* POS ECOM ATM MOTO */
+    int declined;        /* -1 = null auth result, 0 approved, 1 declined */
     char country[4];
 } fx_event;
 
-static inline int fx_enum_index(avro_schema_t enum_schema, const char *sym) {
+static inline int fx_enum_index(avro_schema_t enum_schema, const char *sym)
+{
     return avro_schema_enum_get_by_name(enum_schema, sym);
 }
 
-static inline void fx_set_str(avro_value_t *rec, const char *f, const char *s) {
+static inline void fx_set_str(avro_value_t *rec, const char *f, const char *s)
+{
     avro_value_t v;
     avro_value_get_by_name(rec, f, &v, NULL);
     avro_value_set_string(&v, s);
 }
 
-static inline void fx_set_nullable_str(avro_value_t *rec, const char *f, const char *s) {
+static inline void fx_set_nullable_str(avro_value_t *rec, const char *f, const char *s)
+{
     avro_value_t u, b;
     avro_value_get_by_name(rec, f, &u, NULL);
     if (s) {
@@ -147,7 +156,8 @@ static inline void fx_set_nullable_str(avro_value_t *rec, const char *f, const c
 }
 
 /** Fill an avro value (of fx_card_schema) from e. */
-static inline void fx_fill(avro_value_t *rec, const fx_event *e) {
+static inline void fx_fill(avro_value_t *rec, const fx_event *e)
+{
     avro_value_t v, b;
     avro_value_reset(rec);
     fx_set_str(rec, "event_id", e->event_id);
@@ -170,8 +180,8 @@ static inline void fx_fill(avro_value_t *rec, const fx_event *e) {
         avro_value_set_null(&b);
     } else {
         avro_value_set_branch(&v, 1, &b);
-        avro_value_set_enum(&b, fx_enum_index(avro_value_get_schema(&b),
-                                              e->declined ? "DECLINED" : "APPROVED"));
+        avro_value_set_enum(
+            &b, fx_enum_index(avro_value_get_schema(&b), e->declined ? "DECLINED" : "APPROVED"));
     }
     fx_set_nullable_str(rec, "ip_address", NULL);
     avro_value_get_by_name(rec, "latitude", &v, NULL);

@@ -25,34 +25,69 @@ static const char TEST_DEFS[] =
     "             \"online\": {\"field\": \"channel\", \"in\": [\"ECOM\", \"MOTO\"]},\n"
     "             \"big\": {\"field\": \"amount\", \"gte\": 250}},\n"
     " \"features\": [\n"
-    "  {\"name\": \"c_count_1m\", \"entity\": \"card\", \"agg\": \"count\", \"window\": \"1m\", \"tile\": \"10s\"},\n"
+    "  {\"name\": \"c_count_1m\", \"entity\": \"card\", \"agg\": \"count\", \"window\": \"1m\", "
+    "\"tile\": \"10s\"},\n"
     "  {\"name\": \"c_count_5m\", \"entity\": \"card\", \"agg\": \"count\", \"window\": \"5m\"},\n"
-    "  {\"name\": \"c_sum_5m\", \"entity\": \"card\", \"agg\": \"sum\", \"field\": \"amount\", \"window\": \"5m\"},\n"
-    "  {\"name\": \"c_mean_10m\", \"entity\": \"card\", \"agg\": \"mean\", \"field\": \"amount\", \"window\": \"10m\"},\n"
-    "  {\"name\": \"c_min_5m\", \"entity\": \"card\", \"agg\": \"min\", \"field\": \"amount\", \"window\": \"5m\"},\n"
-    "  {\"name\": \"c_max_5m\", \"entity\": \"card\", \"agg\": \"max\", \"field\": \"amount\", \"window\": \"5m\"},\n"
-    "  {\"name\": \"c_std_10m\", \"entity\": \"card\", \"agg\": \"stddev\", \"field\": \"amount\", \"window\": \"10m\"},\n"
-    "  {\"name\": \"c_std_prev_10m\", \"entity\": \"card\", \"agg\": \"stddev\", \"field\": \"amount\", \"window\": \"10m\", \"include_current\": false},\n"
-    "  {\"name\": \"c_ratio_mean_10m\", \"entity\": \"card\", \"agg\": \"ratio\", \"field\": \"amount\", \"window\": \"10m\"},\n"
-    "  {\"name\": \"c_ratio_max_5m\", \"entity\": \"card\", \"agg\": \"ratio\", \"field\": \"amount\", \"of\": \"max\", \"window\": \"5m\", \"include_current\": true},\n"
-    "  {\"name\": \"c_decl_count_5m\", \"entity\": \"card\", \"agg\": \"count\", \"window\": \"5m\", \"filter\": \"declined\"},\n"
-    "  {\"name\": \"c_online_sum_10m\", \"entity\": \"card\", \"agg\": \"sum\", \"field\": \"amount\", \"window\": \"10m\", \"filter\": \"online\"},\n"
-    "  {\"name\": \"c_big_count_1h\", \"entity\": \"card\", \"agg\": \"count\", \"window\": \"1h\", \"filter\": \"big\"},\n"
-    "  {\"name\": \"c_dist_merch_10m\", \"entity\": \"card\", \"agg\": \"distinct_count\", \"field\": \"merchant_id\", \"window\": \"10m\"},\n"
-    "  {\"name\": \"c_dist_merch_online_5m\", \"entity\": \"card\", \"agg\": \"distinct_count\", \"field\": \"merchant_id\", \"window\": \"5m\", \"filter\": \"online\", \"include_current\": false},\n"
-    "  {\"name\": \"c_dist_dev_1m\", \"entity\": \"card\", \"agg\": \"distinct_count\", \"field\": \"device_id\", \"window\": \"1m\", \"tile\": \"1m\"},\n"
+    "  {\"name\": \"c_sum_5m\", \"entity\": \"card\", \"agg\": \"sum\", \"field\": \"amount\", "
+    "\"window\": \"5m\"},\n"
+    "  {\"name\": \"c_mean_10m\", \"entity\": \"card\", \"agg\": \"mean\", \"field\": \"amount\", "
+    "\"window\": \"10m\"},\n"
+    "  {\"name\": \"c_min_5m\", \"entity\": \"card\", \"agg\": \"min\", \"field\": \"amount\", "
+    "\"window\": \"5m\"},\n"
+    "  {\"name\": \"c_max_5m\", \"entity\": \"card\", \"agg\": \"max\", \"field\": \"amount\", "
+    "\"window\": \"5m\"},\n"
+    "  {\"name\": \"c_std_10m\", \"entity\": \"card\", \"agg\": \"stddev\", \"field\": \"amount\", "
+    "\"window\": \"10m\"},\n"
+    "  {\"name\": \"c_std_prev_10m\", \"entity\": \"card\", \"agg\": \"stddev\", \"field\": "
+    "\"amount\", \"window\": \"10m\", \"include_current\": false},\n"
+    "  {\"name\": \"c_ratio_mean_10m\", \"entity\": \"card\", \"agg\": \"ratio\", \"field\": "
+    "\"amount\", \"window\": \"10m\"},\n"
+    "  {\"name\": \"c_ratio_max_5m\", \"entity\": \"card\", \"agg\": \"ratio\", \"field\": "
+    "\"amount\", \"of\": \"max\", \"window\": \"5m\", \"include_current\": true},\n"
+    "  {\"name\": \"c_decl_count_5m\", \"entity\": \"card\", \"agg\": \"count\", \"window\": "
+    "\"5m\", \"filter\": \"declined\"},\n"
+    "  {\"name\": \"c_online_sum_10m\", \"entity\": \"card\", \"agg\": \"sum\", \"field\": "
+    "\"amount\", \"window\": \"10m\", \"filter\": \"online\"},\n"
+    "  {\"name\": \"c_big_count_1h\", \"entity\": \"card\", \"agg\": \"count\", \"window\": "
+    "\"1h\", \"filter\": \"big\"},\n"
+    "  {\"name\": \"c_dist_merch_10m\", \"entity\": \"card\", \"agg\": \"distinct_count\", "
+    "\"field\": \"merchant_id\", \"window\": \"10m\"},\n"
+    "  {\"name\": \"c_dist_merch_online_5m\", \"entity\": \"card\", \"agg\": \"distinct_count\", "
+    "\"field\": \"merchant_id\", \"window\": \"5m\", \"filter\": \"online\", \"include_current\": "
+    "false},\n"
+    "  {\"name\": \"c_dist_dev_1m\", \"entity\": \"card\", \"agg\": \"distinct_count\", \"field\": "
+    "\"device_id\", \"window\": \"1m\", \"tile\": \"1m\"},\n"
     "  {\"name\": \"c_since\", \"entity\": \"card\", \"agg\": \"time_since_last\"},\n"
-    "  {\"name\": \"c_since_declined\", \"entity\": \"card\", \"agg\": \"time_since_last\", \"filter\": \"declined\"},\n"
-    "  {\"name\": \"c_last_amount\", \"entity\": \"card\", \"agg\": \"last\", \"field\": \"amount\"},\n"
-    "  {\"name\": \"c_last_online_amount\", \"entity\": \"card\", \"agg\": \"last\", \"field\": \"amount\", \"filter\": \"online\"},\n"
-    "  {\"name\": \"m_count_5m\", \"entity\": \"merchant\", \"agg\": \"count\", \"window\": \"5m\"},\n"
-    "  {\"name\": \"m_mean_1h\", \"entity\": \"merchant\", \"agg\": \"mean\", \"field\": \"amount\", \"window\": \"1h\"},\n"
-    "  {\"name\": \"m_dist_card_10m\", \"entity\": \"merchant\", \"agg\": \"distinct_count\", \"field\": \"card_id\", \"window\": \"10m\"},\n"
+    "  {\"name\": \"c_since_declined\", \"entity\": \"card\", \"agg\": \"time_since_last\", "
+    "\"filter\": \"declined\"},\n"
+    "  {\"name\": \"c_last_amount\", \"entity\": \"card\", \"agg\": \"last\", \"field\": "
+    "\"amount\"},\n"
+    "  {\"name\": \"c_last_online_amount\", \"entity\": \"card\", \"agg\": \"last\", \"field\": "
+    "\"amount\", \"filter\": \"online\"},\n"
+    "  {\"name\": \"m_count_5m\", \"entity\": \"merchant\", \"agg\": \"count\", \"window\": "
+    "\"5m\"},\n"
+    "  {\"name\": \"m_mean_1h\", \"entity\": \"merchant\", \"agg\": \"mean\", \"field\": "
+    "\"amount\", \"window\": \"1h\"},\n"
+    "  {\"name\": \"m_dist_card_10m\", \"entity\": \"merchant\", \"agg\": \"distinct_count\", "
+    "\"field\": \"card_id\", \"window\": \"10m\"},\n"
     "  {\"name\": \"m_since\", \"entity\": \"merchant\", \"agg\": \"time_since_last\"},\n"
-    "  {\"name\": \"d_count_5m\", \"entity\": \"device\", \"agg\": \"count\", \"window\": \"5m\"},\n"
-    "  {\"name\": \"d_sum_1h\", \"entity\": \"device\", \"agg\": \"sum\", \"field\": \"amount\", \"window\": \"1h\", \"tile\": \"5m\"},\n"
-    "  {\"name\": \"d_last_amount\", \"entity\": \"device\", \"agg\": \"last\", \"field\": \"amount\"},\n"
-    "  {\"name\": \"d_dist_card_5m\", \"entity\": \"device\", \"agg\": \"distinct_count\", \"field\": \"card_id\", \"window\": \"5m\"}\n"
+    "  {\"name\": \"d_count_5m\", \"entity\": \"device\", \"agg\": \"count\", \"window\": "
+    "\"5m\"},\n"
+    "  {\"name\": \"d_sum_1h\", \"entity\": \"device\", \"agg\": \"sum\", \"field\": \"amount\", "
+    "\"window\": \"1h\", \"tile\": \"5m\"},\n"
+    "  {\"name\": \"d_last_amount\", \"entity\": \"device\", \"agg\": \"last\", \"field\": "
+    "\"amount\"},\n"
+    "  {\"name\": \"d_dist_card_5m\", \"entity\": \"device\", \"agg\": \"distinct_count\", "
+    "\"field\": \"card_id\", \"window\": \"5m\"},\n"
+    "  {\"name\": \"c_count_same_channel_10m\", \"entity\": \"card\", \"agg\": \"count\", "
+    "\"window\": \"10m\", \"group_by\": \"channel\"},\n"
+    "  {\"name\": \"c_mean_same_country_1h\", \"entity\": \"card\", \"agg\": \"mean\", \"field\": "
+    "\"amount\", \"window\": \"1h\", \"group_by\": \"merchant_country\"},\n"
+    "  {\"name\": \"m_dist_card_same_channel_5m\", \"entity\": \"merchant\", \"agg\": "
+    "\"distinct_count\", \"field\": \"card_id\", \"window\": \"5m\", \"group_by\": \"channel\", "
+    "\"filter\": \"big\"},\n"
+    "  {\"name\": \"c_count_by_device_5m\", \"entity\": \"card\", \"agg\": \"count\", \"window\": "
+    "\"5m\", \"group_by\": \"device_id\"}\n"
     " ]}\n";
 
 typedef struct harness {
@@ -70,7 +105,8 @@ typedef struct harness {
 
 static harness H;
 
-static int setup(void **state) {
+static int setup(void **state)
+{
     char err[512];
     (void)state;
     memset(&H, 0, sizeof H);
@@ -90,11 +126,13 @@ static int setup(void **state) {
     H.r = ss_redis_new(H.base, H.redis.url, err, sizeof err);
     H.f = ss_features_new(H.r, H.defs, &H.opts, err, sizeof err);
     if (!H.f) return -1;
-    while (!ss_redis_ready(H.r)) event_base_loop(H.base, EVLOOP_ONCE);
+    while (!ss_redis_ready(H.r))
+        event_base_loop(H.base, EVLOOP_ONCE);
     return 0;
 }
 
-static int teardown(void **state) {
+static int teardown(void **state)
+{
     (void)state;
     ss_features_free(H.f);
     ss_redis_free(H.r);
@@ -114,7 +152,8 @@ typedef struct outcome {
     char err[256];
 } outcome;
 
-static void on_vector(const ss_feature_vector *v, const char *err, void *arg) {
+static void on_vector(const ss_feature_vector *v, const char *err, void *arg)
+{
     outcome *o = arg;
     o->done = 1;
     if (!v) {
@@ -129,7 +168,8 @@ static void on_vector(const ss_feature_vector *v, const char *err, void *arg) {
 
 /** Issue one call through the public async API (pipelined with the others
  * issued before the loop runs). */
-static void issue(const fx_event *e, int peek, outcome *out) {
+static void issue(const fx_event *e, int peek, outcome *out)
+{
     char err[256];
     memset(out, 0, sizeof *out);
     fx_fill(&H.value, e);
@@ -138,25 +178,32 @@ static void issue(const fx_event *e, int peek, outcome *out) {
     if (rc < 0) fail_msg("%s", err);
 }
 
-static void wait_all(outcome *o, size_t n) {
+static void wait_all(outcome *o, size_t n)
+{
     for (size_t i = 0; i < n; i++) {
-        while (!o[i].done) event_base_loop(H.base, EVLOOP_ONCE);
+        while (!o[i].done)
+            event_base_loop(H.base, EVLOOP_ONCE);
         if (o[i].err[0]) fail_msg("%s", o[i].err);
     }
 }
 
-static int same_values(const double *a, const double *b, size_t n) {
+static int same_values(const double *a, const double *b, size_t n)
+{
     return memcmp(a, b, n * sizeof *a) == 0;
 }
 
 static uint64_t rng_state = 42;
-static uint64_t rnd(void) {
+static uint64_t rnd(void)
+{
     rng_state ^= rng_state << 13;
     rng_state ^= rng_state >> 7;
     rng_state ^= rng_state << 17;
     return rng_state;
 }
-static int rndn(int n) { return (int)(rnd() % (uint64_t)n); }
+static int rndn(int n)
+{
+    return (int)(rnd() % (uint64_t)n);
+}
 
 #define NEV 500
 static fx_event events[NEV];
@@ -164,7 +211,8 @@ static outcome first[NEV];
 
 /** A random stream: time advances, some events jump back (within grace),
  * some are late (beyond grace), some are duplicates of earlier events. */
-static size_t make_stream(int seed, fx_event *out, int max_step_ms) {
+static size_t make_stream(int seed, fx_event *out, int max_step_ms)
+{
     int64_t grace = H.defs->grace_ms;
     int64_t card_max[4] = {0, 0, 0, 0};
     int last_card = 0;
@@ -188,7 +236,8 @@ static size_t make_stream(int seed, fx_event *out, int max_step_ms) {
          * retention of the shared merchant/device streams (docs/features.md 3.3) */
         if (kind >= 30 && kind < 35) card = last_card;
         last_card = card;
-        if (kind >= 8 && kind < 30) e->t -= rndn((int)grace - 10000); /* out of order, within grace */
+        if (kind >= 8 && kind < 30)
+            e->t -= rndn((int)grace - 10000);               /* out of order, within grace */
         else if (kind >= 30 && kind < 35 && card_max[card]) /* late for its card */
             e->t = card_max[card] - grace - 5000 - rndn(200000);
         if (e->t > card_max[card]) card_max[card] = e->t;
@@ -206,16 +255,23 @@ static size_t make_stream(int seed, fx_event *out, int max_step_ms) {
     return n;
 }
 
-static int close_rel(double a, double b, double rel) {
+static int close_rel(double a, double b, double rel)
+{
     if (isnan(a) || isnan(b)) return isnan(a) && isnan(b);
     return fabs(a - b) <= rel * fmax(fabs(a), fabs(b)) + 1e-12;
 }
 
-static void check_feature(size_t fi, const fx_event *e, double got, double want, int *bad) {
+static void check_feature(size_t fi, const fx_event *e, double got, double want, int *bad)
+{
     const fd_feature *f = &H.defs->features[fi];
     int ok;
     switch (f->agg) {
-    case FD_COUNT: case FD_SUM: case FD_MIN: case FD_MAX: case FD_LAST: case FD_SINCE:
+    case FD_COUNT:
+    case FD_SUM:
+    case FD_MIN:
+    case FD_MAX:
+    case FD_LAST:
+    case FD_SINCE:
         ok = (isnan(got) && isnan(want)) || got == want;
         break;
     case FD_DISTINCT: /* Redis HLL: 0.81% standard error; allow 3 sigma + 1 */
@@ -230,12 +286,14 @@ static void check_feature(size_t fi, const fx_event *e, double got, double want,
                     (long long)e->t, e->card, f->name, got, want);
 }
 
-static void flush_state(void) {
+static void flush_state(void)
+{
     redisReply *r = redisCommand(H.rc, "FLUSHALL");
     freeReplyObject(r);
 }
 
-static void check_stream_vs_brute_force(int nseeds, int max_step_ms) {
+static void check_stream_vs_brute_force(int nseeds, int max_step_ms)
+{
     static fx_event applied[NEV];
     double want[64];
     int bad = 0, lates = 0, dups = 0, peeks_differ = 0;
@@ -284,22 +342,108 @@ static void check_stream_vs_brute_force(int nseeds, int max_step_ms) {
             }
         }
     }
-    print_message("# %s, steps up to %d ms: %d streams x %d events: %d late, %d duplicates, %d mismatches, %d "
-                  "peek/update differences\n", H.defs->version, max_step_ms, nseeds, NEV, lates, dups, bad,
-                  peeks_differ);
+    print_message("# %s, steps up to %d ms: %d streams x %d events: %d late, %d duplicates, %d "
+                  "mismatches, %d "
+                  "peek/update differences\n",
+                  H.defs->version, max_step_ms, nseeds, NEV, lates, dups, bad, peeks_differ);
     assert_true(lates > 20);
     assert_true(dups > 20);
     assert_int_equal(bad, 0);
     assert_int_equal(peeks_differ, 0);
 }
 
-static void test_matches_brute_force(void **state) {
+static void test_matches_brute_force(void **state)
+{
     (void)state;
     check_stream_vs_brute_force(3, 15000);
 }
 
+static void snapshot(ss_buf *out);
+
+/* After the vector TTL, the event id is still remembered: a replay applies
+ * nothing (every key unchanged) and is flagged duplicate. */
+static void test_replay_after_vector_expiry(void **state)
+{
+    (void)state;
+    ss_buf before, after;
+    char err[256];
+    static outcome again[NEV];
+    size_t n = make_stream(11, events, 15000);
+    ss_buf_init(&before);
+    ss_buf_init(&after);
+    ss_features_free(H.f);
+    H.opts.dedup_ttl_ms = 1;
+    H.f = ss_features_new(H.r, H.defs, &H.opts, err, sizeof err);
+    flush_state();
+    for (size_t i = 0; i < n; i++)
+        issue(&events[i], 0, &first[i]);
+    wait_all(first, n);
+    usleep(20000); /* every stored vector has expired */
+    snapshot(&before);
+    assert_null(memmem(before.data, before.len, "ss:d:", 5)); /* every vector expired */
+    assert_non_null(memmem(before.data, before.len, "ss:seen:", 8));
+    for (size_t i = 0; i < n; i++)
+        issue(&events[i], 0, &again[i]);
+    wait_all(again, n);
+    for (size_t i = 0; i < n; i++)
+        assert_true(again[i].duplicate);
+    snapshot(&after);
+    assert_int_equal(before.len, after.len);
+    assert_memory_equal(before.data, after.data, before.len);
+    ss_features_free(H.f);
+    H.opts.dedup_ttl_ms = 0;
+    H.f = ss_features_new(H.r, H.defs, &H.opts, err, sizeof err);
+    ss_buf_free(&before);
+    ss_buf_free(&after);
+}
+
+static ss_feature_defs *use_defs(ss_feature_defs *d);
+
+/* New definitions (another script): a redelivered event is not applied again
+ * and gets a vector of the new definitions, never a stored one of the old. */
+static void test_redelivery_after_definitions_change(void **state)
+{
+    char err[512];
+    ss_buf before, after;
+    static outcome again[NEV];
+    (void)state;
+    static char text[sizeof TEST_DEFS + 256];
+    snprintf(text, sizeof text, "%s", TEST_DEFS);
+    char *v = strstr(text, "prop-1");
+    memcpy(v, "prop-2", 6);
+    char *last = strrchr(text, ']');
+    snprintf(last, sizeof text - (size_t)(last - text),
+             ",{\"name\": \"c_max_1h\", \"entity\": \"card\", \"agg\": \"max\", "
+             "\"field\": \"amount\", \"window\": \"1h\"}]}\n");
+    ss_feature_defs *d2 = ss_feature_defs_parse(text, strlen(text), "v2", err, sizeof err);
+    if (!d2) fail_msg("%s", err);
+    size_t n = make_stream(13, events, 15000);
+    ss_buf_init(&before);
+    ss_buf_init(&after);
+    flush_state();
+    for (size_t i = 0; i < n; i++)
+        issue(&events[i], 0, &first[i]);
+    wait_all(first, n);
+    snapshot(&before);
+    ss_feature_defs *old = use_defs(d2);
+    for (size_t i = 0; i < n; i++)
+        issue(&events[i], 0, &again[i]);
+    wait_all(again, n); /* no "bad script reply" errors */
+    for (size_t i = 0; i < n; i++)
+        assert_true(again[i].duplicate);
+    use_defs(old);
+    ss_feature_defs_free(d2);
+    snapshot(&after);
+    /* the new script stored no vectors and applied nothing */
+    assert_int_equal(before.len, after.len);
+    assert_memory_equal(before.data, after.data, before.len);
+    ss_buf_free(&before);
+    ss_buf_free(&after);
+}
+
 /** Swap the definitions under test (a fresh ss_features on the same Redis). */
-static ss_feature_defs *use_defs(ss_feature_defs *d) {
+static ss_feature_defs *use_defs(ss_feature_defs *d)
+{
     char err[256];
     ss_feature_defs *old = H.defs;
     ss_features_free(H.f);
@@ -311,13 +455,15 @@ static ss_feature_defs *use_defs(ss_feature_defs *d) {
 
 /* The shipped card-fraud definitions (33 features, windows up to 30 days)
  * through the same property check. */
-static void test_card_fraud_matches_brute_force(void **state) {
+static void test_card_fraud_matches_brute_force(void **state)
+{
     char err[512];
     (void)state;
     const char *paths[] = {"features/card_fraud.json", "../features/card_fraud.json",
                            "../../features/card_fraud.json"};
     ss_feature_defs *d = NULL;
-    for (size_t i = 0; i < 3 && !d; i++) d = ss_feature_defs_load(paths[i], err, sizeof err);
+    for (size_t i = 0; i < 3 && !d; i++)
+        d = ss_feature_defs_load(paths[i], err, sizeof err);
     if (!d) fail_msg("%s", err);
     ss_feature_defs *old = use_defs(d);
     check_stream_vs_brute_force(1, 15000);
@@ -327,7 +473,8 @@ static void test_card_fraud_matches_brute_force(void **state) {
 }
 
 /* Online vectors: the newest event's features of each entity, as JSON. */
-static void test_online_vectors(void **state) {
+static void test_online_vectors(void **state)
+{
     (void)state;
     fx_event e[3];
     outcome o[3];
@@ -366,36 +513,51 @@ static void test_online_vectors(void **state) {
         }
         ncard++;
         assert_non_null(v);
-        if (isnan(o[1].values[fi])) assert_true(json_is_null(v));
-        else assert_true(json_number_value(v) == o[1].values[fi]);
+        if (isnan(o[1].values[fi]))
+            assert_true(json_is_null(v));
+        else
+            assert_true(json_number_value(v) == o[1].values[fi]);
     }
     assert_int_equal(json_object_size(feats), ncard);
     json_decref(doc);
     freeReplyObject(r);
-    r = redisCommand(H.rc, "EXISTS ss:online:device:dev0 ss:online:merchant:m0 ss:online:merchant:m2");
+    r = redisCommand(H.rc,
+                     "EXISTS ss:online:device:dev0 ss:online:merchant:m0 ss:online:merchant:m2");
     assert_int_equal(r->integer, 2); /* no device: no device vector */
     freeReplyObject(r);
 }
 
-static int strcmp_ptr(const void *a, const void *b) {
+static int strcmp_ptr(const void *a, const void *b)
+{
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
 /** Every key with its type and content, sorted: equal strings = equal state. */
-static void snapshot(ss_buf *out) {
+static void snapshot(ss_buf *out)
+{
     redisReply *keys = redisCommand(H.rc, "KEYS *");
     ss_buf_reset(out);
     assert_non_null(keys);
     char **names = calloc(keys->elements + 1, sizeof *names);
-    for (size_t i = 0; i < keys->elements; i++) names[i] = keys->element[i]->str;
-    qsort(names, keys->elements, sizeof *names,
-          strcmp_ptr);
+    for (size_t i = 0; i < keys->elements; i++)
+        names[i] = keys->element[i]->str;
+    qsort(names, keys->elements, sizeof *names, strcmp_ptr);
     for (size_t i = 0; i < keys->elements; i++) {
         redisReply *t = redisCommand(H.rc, "TYPE %s", names[i]);
         ss_buf_printf(out, "%s %s\n", names[i], t->str);
         if (strcmp(t->str, "string") == 0) {
             redisReply *v = redisCommand(H.rc, "GET %s", names[i]);
             ss_buf_append(out, v->str, v->len);
+            freeReplyObject(v);
+        } else if (strcmp(t->str, "set") == 0) {
+            redisReply *v = redisCommand(H.rc, "SMEMBERS %s", names[i]);
+            char **m = calloc(v->elements + 1, sizeof *m);
+            for (size_t k = 0; k < v->elements; k++)
+                m[k] = v->element[k]->str;
+            qsort(m, v->elements, sizeof *m, strcmp_ptr);
+            for (size_t k = 0; k < v->elements; k++)
+                ss_buf_printf(out, " %s\n", m[k]);
+            free(m);
             freeReplyObject(v);
         } else if (strcmp(t->str, "hash") == 0) {
             redisReply *v = redisCommand(H.rc, "HGETALL %s", names[i]);
@@ -404,10 +566,10 @@ static void snapshot(ss_buf *out) {
                 pairs[k / 2] = malloc(v->element[k]->len + v->element[k + 1]->len * 2 + 4);
                 int p = sprintf(pairs[k / 2], "%s=", v->element[k]->str);
                 for (size_t b = 0; b < v->element[k + 1]->len; b++)
-                    p += sprintf(pairs[k / 2] + p, "%02x", (unsigned char)v->element[k + 1]->str[b]);
+                    p +=
+                        sprintf(pairs[k / 2] + p, "%02x", (unsigned char)v->element[k + 1]->str[b]);
             }
-            qsort(pairs, v->elements / 2, sizeof *pairs,
-                  strcmp_ptr);
+            qsort(pairs, v->elements / 2, sizeof *pairs, strcmp_ptr);
             for (size_t k = 0; k < v->elements / 2; k++) {
                 ss_buf_printf(out, " %s\n", pairs[k]);
                 free(pairs[k]);
@@ -421,19 +583,22 @@ static void snapshot(ss_buf *out) {
     freeReplyObject(keys);
 }
 
-static void test_replay_leaves_state_unchanged(void **state) {
+static void test_replay_leaves_state_unchanged(void **state)
+{
     (void)state;
     ss_buf before, after;
     size_t n = make_stream(7, events, 15000);
     ss_buf_init(&before);
     ss_buf_init(&after);
     flush_state();
-    for (size_t i = 0; i < n; i++) issue(&events[i], 0, &first[i]); /* one pipeline */
+    for (size_t i = 0; i < n; i++)
+        issue(&events[i], 0, &first[i]); /* one pipeline */
     wait_all(first, n);
     snapshot(&before);
     assert_true(before.len > 1000);
     static outcome again[NEV];
-    for (size_t i = 0; i < n; i++) issue(&events[i], 0, &again[i]); /* the batch, redelivered */
+    for (size_t i = 0; i < n; i++)
+        issue(&events[i], 0, &again[i]); /* the batch, redelivered */
     wait_all(again, n);
     for (size_t i = 0; i < n; i++) {
         assert_true(again[i].duplicate);
@@ -447,10 +612,13 @@ static void test_replay_leaves_state_unchanged(void **state) {
     ss_buf_free(&after);
 }
 
-int main(void) {
+int main(void)
+{
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_matches_brute_force),
         cmocka_unit_test(test_replay_leaves_state_unchanged),
+        cmocka_unit_test(test_replay_after_vector_expiry),
+        cmocka_unit_test(test_redelivery_after_definitions_change),
         cmocka_unit_test(test_card_fraud_matches_brute_force),
         cmocka_unit_test(test_online_vectors),
     };

@@ -17,7 +17,8 @@
 #include "features/features.h"
 #include "offline.h"
 
-static avro_schema_t load_schema(const char *file) {
+static avro_schema_t load_schema(const char *file)
+{
     char path[256], buf[16384];
     avro_schema_t s = NULL;
     snprintf(path, sizeof path, "schemas/%s", file);
@@ -37,7 +38,8 @@ typedef struct fx {
     avro_value_t value;
 } fx;
 
-static int setup(void **state) {
+static int setup(void **state)
+{
     fx *x = calloc(1, sizeof *x);
     snprintf(x->dir, sizeof x->dir, "/tmp/ss-offline.XXXXXX");
     if (!mkdtemp(x->dir)) return -1;
@@ -49,7 +51,8 @@ static int setup(void **state) {
     return 0;
 }
 
-static int teardown(void **state) {
+static int teardown(void **state)
+{
     fx *x = *state;
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", x->dir);
@@ -66,7 +69,8 @@ static const char *ent_names[] = {"card", "merchant"};
 static const char *cat_names[] = {"channel"};
 
 /** Vector i: event "e<i>" at time t, values derived from i (one null). */
-static void fill_vector(fx *x, int i, int64_t t) {
+static void fill_vector(fx *x, int i, int64_t t)
+{
     char id[32], card[32];
     double values[2] = {i, i % 3 == 0 ? NAN : i * 0.5};
     const char *ent_ids[] = {card, NULL};
@@ -75,10 +79,20 @@ static void fill_vector(fx *x, int i, int64_t t) {
     snprintf(id, sizeof id, "e%d", i);
     snprintf(card, sizeof card, "c%d", i % 5);
     ss_feature_vector v = {
-        .event_id = id, .event_time_ms = t, .entity_id = card, .n_entities = 2,
-        .entity_names = ent_names, .entity_ids = ent_ids, .n = 2, .names = names,
-        .values = values, .n_categories = 1, .category_names = cat_names,
-        .category_values = cats, .definitions_version = "v1", .late = i % 7 == 0,
+        .event_id = id,
+        .event_time_ms = t,
+        .entity_id = card,
+        .n_entities = 2,
+        .entity_names = ent_names,
+        .entity_ids = ent_ids,
+        .n = 2,
+        .names = names,
+        .values = values,
+        .n_categories = 1,
+        .category_names = cat_names,
+        .category_values = cats,
+        .definitions_version = "v1",
+        .late = i % 7 == 0,
         .computed_at_ms = 1000 + i,
     };
     avro_value_reset(&x->value);
@@ -86,10 +100,11 @@ static void fill_vector(fx *x, int i, int64_t t) {
 }
 
 /** Read the store with python3-avro; returns the records as a JSON array. */
-static json_t *read_with_python(const char *dir, const char *kind) {
+static json_t *read_with_python(const char *dir, const char *kind)
+{
     char cmd[512], line[65536];
-    snprintf(cmd, sizeof cmd, "/usr/bin/python3 services/features/tests/read_offline.py %s %s",
-             dir, kind);
+    snprintf(cmd, sizeof cmd, "/usr/bin/python3 services/features/tests/read_offline.py %s %s", dir,
+             kind);
     FILE *p = popen(cmd, "r");
     json_t *all = json_array();
     assert_non_null(p);
@@ -105,19 +120,22 @@ static json_t *read_with_python(const char *dir, const char *kind) {
 
 static int count_cmd(const char *cmd);
 
-static int count_files(const char *dir, const char *suffix) {
+static int count_files(const char *dir, const char *suffix)
+{
     char cmd[512];
     snprintf(cmd, sizeof cmd, "find %s -name '*%s' | wc -l", dir, suffix);
     return count_cmd(cmd);
 }
 
-static int count_in(const char *dir, const char *kind, const char *suffix) {
+static int count_in(const char *dir, const char *kind, const char *suffix)
+{
     char cmd[512];
     snprintf(cmd, sizeof cmd, "find %s/%s -name '*%s' | wc -l", dir, kind, suffix);
     return count_cmd(cmd);
 }
 
-static int count_cmd(const char *cmd) {
+static int count_cmd(const char *cmd)
+{
     FILE *p = popen(cmd, "r");
     int n = -1;
     if (fscanf(p, "%d", &n) != 1) n = -1;
@@ -128,11 +146,12 @@ static int count_cmd(const char *cmd) {
 #define H 3600000LL
 #define T0 (1795500000000LL) /* 2026-11-24T06:00:00Z */
 
-static void test_hourly_files_read_by_python(void **state) {
+static void test_hourly_files_read_by_python(void **state)
+{
     fx *x = *state;
     char err[256];
-    offline_opts o = {.dir = x->dir, .kind = "features", .schema = x->schema,
-                      .close_after_ms = 600000};
+    offline_opts o = {
+        .dir = x->dir, .kind = "features", .schema = x->schema, .close_after_ms = 600000};
     offline_store *s = offline_new(&o, err, sizeof err);
     assert_non_null(s);
     /* 300 vectors over 3 hours, out of order within 4 minutes */
@@ -166,7 +185,8 @@ static void test_hourly_files_read_by_python(void **state) {
     int seen[301] = {0};
     size_t i;
     json_t *row;
-    json_array_foreach(all, i, row) {
+    json_array_foreach(all, i, row)
+    {
         json_t *rec = json_object_get(row, "record");
         const char *file = json_string_value(json_object_get(row, "file"));
         int n = atoi(json_string_value(json_object_get(rec, "event_id")) + 1);
@@ -178,26 +198,33 @@ static void test_hourly_files_read_by_python(void **state) {
         seen[n]++;
         json_t *f = json_object_get(rec, "features");
         assert_int_equal(json_real_value(json_object_get(f, "f_count")), n);
-        if (n % 3 == 0) assert_true(json_is_null(json_object_get(f, "f_mean")));
-        else assert_true(json_real_value(json_object_get(f, "f_mean")) == n * 0.5);
+        if (n % 3 == 0)
+            assert_true(json_is_null(json_object_get(f, "f_mean")));
+        else
+            assert_true(json_real_value(json_object_get(f, "f_mean")) == n * 0.5);
         assert_int_equal(json_is_true(json_object_get(rec, "late")), n % 7 == 0);
         char card[16];
         snprintf(card, sizeof card, "c%d", n % 5);
-        assert_string_equal(json_string_value(json_object_get(json_object_get(rec, "entities"), "card")), card);
+        assert_string_equal(
+            json_string_value(json_object_get(json_object_get(rec, "entities"), "card")), card);
         assert_string_equal(json_string_value(json_object_get(rec, "entity_id")), card);
         assert_null(json_object_get(json_object_get(rec, "entities"), "merchant"));
-        assert_string_equal(json_string_value(json_object_get(json_object_get(rec, "categories"), "channel")), "POS");
+        assert_string_equal(
+            json_string_value(json_object_get(json_object_get(rec, "categories"), "channel")),
+            "POS");
         assert_string_equal(json_string_value(json_object_get(rec, "definitions_version")), "v1");
     }
-    for (int k = 0; k < 301; k++) assert_int_equal(seen[k], 1);
+    for (int k = 0; k < 301; k++)
+        assert_int_equal(seen[k], 1);
     json_decref(all);
 }
 
-static void test_crash_recovery(void **state) {
+static void test_crash_recovery(void **state)
+{
     fx *x = *state;
     char err[256];
-    offline_opts o = {.dir = x->dir, .kind = "labels2", .schema = x->schema,
-                      .close_after_ms = 600000};
+    offline_opts o = {
+        .dir = x->dir, .kind = "labels2", .schema = x->schema, .close_after_ms = 600000};
     pid_t pid = fork();
     if (pid == 0) { /* append, flush some, then die without closing */
         offline_store *s = offline_new(&o, err, sizeof err);
@@ -223,7 +250,8 @@ static void test_crash_recovery(void **state) {
     json_decref(all);
 }
 
-int main(void) {
+int main(void)
+{
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hourly_files_read_by_python),
         cmocka_unit_test(test_crash_recovery),

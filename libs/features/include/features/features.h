@@ -14,6 +14,9 @@
  *   update: applies the event (unless late) and returns its vector. The
  *           vector is stored under the event's dedup key: a replayed event id
  *           gets the SAME vector back (duplicate = 1) and changes no state.
+ *           After dedup_ttl the vector is gone but the id is remembered until
+ *           seen_ttl: a replay then changes no state either and gets the
+ *           vector as of now (duplicate = 1).
  *   peek:   computes the vector the event would get if applied now, writing
  *           nothing. peek then update on the same state give identical vectors.
  */
@@ -38,8 +41,8 @@ typedef struct ss_features ss_features;
  *   "bad feature definitions: card_fraud.json:12:7: invalid JSON: ..." */
 ss_feature_defs *ss_feature_defs_load(const char *path, char *err, size_t errlen);
 /** Same from text in memory; `origin` names it in errors. */
-ss_feature_defs *ss_feature_defs_parse(const char *text, size_t len, const char *origin,
-                                       char *err, size_t errlen);
+ss_feature_defs *ss_feature_defs_parse(const char *text, size_t len, const char *origin, char *err,
+                                       size_t errlen);
 void ss_feature_defs_free(ss_feature_defs *d);
 
 const char *ss_feature_defs_version(const ss_feature_defs *d); /* "version" of the file */
@@ -73,20 +76,20 @@ const char *ss_feature_defs_lua(const ss_feature_defs *d);
 typedef struct ss_feature_vector {
     const char *event_id;
     int64_t event_time_ms;
-    const char *entity_id;              /* primary entity's id (Kafka key) */
+    const char *entity_id; /* primary entity's id (Kafka key) */
     size_t n_entities;
-    const char *const *entity_names;    /* "card", "merchant", "device" */
-    const char *const *entity_ids;      /* NULL when the event has no value */
-    size_t n;                           /* number of features */
-    const char *const *names;           /* ordered, from the definitions */
-    const double *values;               /* NAN = null (no history, null input) */
+    const char *const *entity_names; /* "card", "merchant", "device" */
+    const char *const *entity_ids;   /* NULL when the event has no value */
+    size_t n;                        /* number of features */
+    const char *const *names;        /* ordered, from the definitions */
+    const double *values;            /* NAN = null (no history, null input) */
     size_t n_categories;
     const char *const *category_names;  /* pass-through categorical fields */
     const char *const *category_values; /* NULL when the event has no value */
     const char *definitions_version;
-    int late;        /* after the grace period: scored, tiles not updated */
-    int duplicate;   /* update: event id already applied, stored vector returned;
-                        peek: event id already applied, its vector returned */
+    int late;               /* after the grace period: scored, tiles not updated */
+    int duplicate;          /* update: event id already applied, stored vector returned;
+                               peek: event id already applied, its vector returned */
     int64_t computed_at_ms; /* processing time of the first computation */
 } ss_feature_vector;
 
@@ -104,10 +107,13 @@ int ss_feature_vector_to_avro(const ss_feature_vector *v, avro_value_t *out, cha
 /* ------------------------------------------------------------ state */
 
 typedef struct ss_features_opts {
-    const char *prefix;      /* Redis key prefix, default "ss:" */
-    int64_t dedup_ttl_ms;    /* how long event ids (and their vectors) are kept; default 7 days */
-    int write_online;        /* update also writes ss:online:<entity>:<id> (latest by event time) */
-    int64_t online_ttl_ms;   /* TTL of online vectors; 0 = longest window + grace */
+    const char *prefix;    /* Redis key prefix, default "ss:" */
+    int64_t dedup_ttl_ms;  /* how long an event's vector is kept for redelivery; default 1 hour */
+    int write_online;      /* update also writes ss:online:<entity>:<id> (latest by event time) */
+    int64_t online_ttl_ms; /* TTL of online vectors; 0 = longest window + grace */
+    int64_t seen_ttl_ms;   /* how long applied event ids are remembered (state never
+                              applied twice); default 7 days. Between dedup_ttl and
+                              seen_ttl a replay gets a read-only vector (duplicate = 1). */
 } ss_features_opts;
 
 /** Registers the definitions' script with r (r must outlive f). opts may be
@@ -128,11 +134,13 @@ typedef void (*ss_features_cb)(const ss_feature_vector *v, const char *err, void
  * before returning (it may be reused at once). Returns 0 when issued (cb runs
  * exactly once), -1 for a bad event (missing event id / time / primary
  * entity) with err filled and cb not called. */
-int ss_features_update(ss_features *f, avro_value_t *event, ss_features_cb cb, void *arg,
-                       char *err, size_t errlen);
-/** Request path: the vector this event would get, persisting nothing. */
-int ss_features_peek(ss_features *f, avro_value_t *event, ss_features_cb cb, void *arg,
-                     char *err, size_t errlen);
+int ss_features_update(ss_features *f, avro_value_t *event, ss_features_cb cb, void *arg, char *err,
+                       size_t errlen);
+/** Request path: the vector this event would get, persisting nothing (distinct
+ * counts use a scratch HLL key created and deleted inside the script). An
+ * already-applied event id gets its stored vector (duplicate = 1). */
+int ss_features_peek(ss_features *f, avro_value_t *event, ss_features_cb cb, void *arg, char *err,
+                     size_t errlen);
 
 /** Counters since ss_features_new. */
 typedef struct ss_features_stats {
@@ -141,8 +149,9 @@ typedef struct ss_features_stats {
 void ss_features_get_stats(const ss_features *f, ss_features_stats *out);
 
 /** Online vector key of an entity ("<prefix>online:<entity>:<id>"), written by
- * update when write_online: a JSON object as ss_feature_vector_to_json but with
- * only that entity's features. Appends to out. */
+ * update when write_online and the event is the entity's newest: JSON
+ * {"entity","id","event_id","event_time","computed_at","definitions_version",
+ *  "features":{that entity's features: number|null}}. Appends to out. */
 void ss_features_online_key(const char *prefix, const char *entity, const char *id, ss_buf *out);
 
 #endif
