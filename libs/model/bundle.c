@@ -12,21 +12,28 @@
 const char *ss_json_type_name(const json_t *v)
 {
     switch (v ? json_typeof(v) : JSON_NULL) {
-    case JSON_OBJECT: return "object";
-    case JSON_ARRAY: return "array";
-    case JSON_STRING: return "string";
+    case JSON_OBJECT:
+        return "object";
+    case JSON_ARRAY:
+        return "array";
+    case JSON_STRING:
+        return "string";
     case JSON_INTEGER:
-    case JSON_REAL: return "number";
+    case JSON_REAL:
+        return "number";
     case JSON_TRUE:
-    case JSON_FALSE: return "boolean";
-    default: return "null";
+    case JSON_FALSE:
+        return "boolean";
+    default:
+        return "null";
     }
 }
 
 void ss_model_free(ss_model *m)
 {
     if (!m) return;
-    for (size_t i = 0; i < m->nfeatures; i++) ss_free(m->features[i]);
+    for (size_t i = 0; i < m->nfeatures; i++)
+        ss_free(m->features[i]);
     ss_free(m->features);
     ss_free(m->dir);
     ss_free(m->name);
@@ -37,6 +44,7 @@ void ss_model_free(ss_model *m)
     ss_free(m->cover);
     ss_free(m->mean);
     ss_free(m->roots);
+    ss_shap_free(m->shap);
     ss_free(m->weights);
     ss_free(m->center);
     ss_free(m);
@@ -89,8 +97,8 @@ static int load_thresholds(ss_model *m, json_t *man, char *err, size_t errlen)
                       ss_json_type_name(th));
     if (req_finite(json_object_get(th, "review"), "thresholds.review", &m->review, err, errlen) <
             0 ||
-        req_finite(json_object_get(th, "decline"), "thresholds.decline", &m->decline, err,
-                   errlen) < 0)
+        req_finite(json_object_get(th, "decline"), "thresholds.decline", &m->decline, err, errlen) <
+            0)
         return -1;
     if (m->review > m->decline)
         return ss_err(err, errlen, "bundle.json: thresholds.review %g above thresholds.decline %g",
@@ -130,8 +138,8 @@ static int load_logistic(ss_model *m, json_t *man, char *err, size_t errlen)
                       ss_json_type_name(lr));
     if (req_finite(json_object_get(lr, "intercept"), "logistic.intercept", &m->intercept, err,
                    errlen) < 0 ||
-        load_vector(json_object_get(lr, "weights"), m->nfeatures, "logistic.weights",
-                    &m->weights, err, errlen) < 0)
+        load_vector(json_object_get(lr, "weights"), m->nfeatures, "logistic.weights", &m->weights,
+                    err, errlen) < 0)
         return -1;
     m->objective = ss_strdup("binary:logistic");
     json_t *center = json_object_get(lr, "center");
@@ -146,8 +154,8 @@ static int load_xgboost(ss_model *m, json_t *man, const char *dir, char *err, si
     char *file = NULL;
     if (req_string(man, "model_file", &file, err, errlen) < 0) return -1;
     if (file[0] == '/' || strstr(file, "..")) {
-        ss_err(err, errlen, "bundle.json: \"model_file\": must be a file inside the bundle, got \"%s\"",
-               file);
+        ss_err(err, errlen,
+               "bundle.json: \"model_file\": must be a file inside the bundle, got \"%s\"", file);
         ss_free(file);
         return -1;
     }
@@ -165,12 +173,13 @@ static int load_manifest(ss_model *m, const char *dir, char *err, size_t errlen)
     char path[PATH_MAX];
     snprintf(path, sizeof path, "%s/bundle.json", dir);
     struct stat st;
-    if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) return ss_err(err, errlen, "no such bundle directory");
+    if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
+        return ss_err(err, errlen, "no such bundle directory");
     json_error_t jerr;
     json_t *man = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
     if (!man)
-        return ss_err(err, errlen, "bundle.json: invalid JSON at line %d column %d: %s",
-                      jerr.line, jerr.column, jerr.text);
+        return ss_err(err, errlen, "bundle.json: invalid JSON at line %d column %d: %s", jerr.line,
+                      jerr.column, jerr.text);
     int rc = -1;
     if (!json_is_object(man)) {
         ss_err(err, errlen, "bundle.json: expected an object");

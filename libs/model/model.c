@@ -7,15 +7,42 @@
 
 #include "common/util.h"
 
-const char *ss_model_name(const ss_model *m) { return m->name; }
-const char *ss_model_version(const ss_model *m) { return m->version; }
-const char *ss_model_kind(const ss_model *m) { return m->kind; }
-const char *ss_model_objective(const ss_model *m) { return m->objective; }
-size_t ss_model_nfeatures(const ss_model *m) { return m->nfeatures; }
-size_t ss_model_ntrees(const ss_model *m) { return m->ntrees; }
-int ss_model_top_k(const ss_model *m) { return m->top_k; }
-double ss_model_threshold_review(const ss_model *m) { return m->review; }
-double ss_model_threshold_decline(const ss_model *m) { return m->decline; }
+const char *ss_model_name(const ss_model *m)
+{
+    return m->name;
+}
+const char *ss_model_version(const ss_model *m)
+{
+    return m->version;
+}
+const char *ss_model_kind(const ss_model *m)
+{
+    return m->kind;
+}
+const char *ss_model_objective(const ss_model *m)
+{
+    return m->objective;
+}
+size_t ss_model_nfeatures(const ss_model *m)
+{
+    return m->nfeatures;
+}
+size_t ss_model_ntrees(const ss_model *m)
+{
+    return m->ntrees;
+}
+int ss_model_top_k(const ss_model *m)
+{
+    return m->top_k;
+}
+double ss_model_threshold_review(const ss_model *m)
+{
+    return m->review;
+}
+double ss_model_threshold_decline(const ss_model *m)
+{
+    return m->decline;
+}
 
 const char *ss_model_feature(const ss_model *m, size_t i)
 {
@@ -33,9 +60,12 @@ int ss_model_feature_index(const ss_model *m, const char *name)
 static float link_f(ss_link link, float margin)
 {
     switch (link) {
-    case SS_LINK_SIGMOID: return 1.0f / (1.0f + expf(-margin));
-    case SS_LINK_EXP: return expf(margin);
-    default: return margin;
+    case SS_LINK_SIGMOID:
+        return 1.0f / (1.0f + expf(-margin));
+    case SS_LINK_EXP:
+        return expf(margin);
+    default:
+        return margin;
     }
 }
 
@@ -45,8 +75,10 @@ static double logistic_margin(const ss_model *m, const double *x)
 {
     double z = m->intercept;
     for (size_t i = 0; i < m->nfeatures; i++)
-        if (!isnan(x[i])) z += m->weights[i] * x[i];
-        else z += m->weights[i] * m->center[i];
+        if (!isnan(x[i]))
+            z += m->weights[i] * x[i];
+        else
+            z += m->weights[i] * m->center[i];
     return z;
 }
 
@@ -57,7 +89,8 @@ static float tree_margin_d(const ss_model *m, const double *x)
 {
     float small[SMALL_ROW] = {0};
     float *xf = m->nfeatures <= SMALL_ROW ? small : ss_malloc(m->nfeatures * sizeof *xf);
-    for (size_t i = 0; i < m->nfeatures; i++) xf[i] = (float)x[i];
+    for (size_t i = 0; i < m->nfeatures; i++)
+        xf[i] = (float)x[i];
     float r = ss_tree_margin_f(m, xf);
     if (xf != small) ss_free(xf);
     return r;
@@ -79,7 +112,8 @@ double ss_model_predict_f(const ss_model *m, const float *x)
     if (m->is_tree) return link_f(m->link, ss_tree_margin_f(m, x));
     double small[SMALL_ROW] = {0};
     double *xd = m->nfeatures <= SMALL_ROW ? small : ss_malloc(m->nfeatures * sizeof *xd);
-    for (size_t i = 0; i < m->nfeatures; i++) xd[i] = x[i];
+    for (size_t i = 0; i < m->nfeatures; i++)
+        xd[i] = x[i];
     double r = ss_model_predict(m, xd);
     if (xd != small) ss_free(xd);
     return r;
@@ -87,7 +121,8 @@ double ss_model_predict_f(const ss_model *m, const float *x)
 
 void ss_model_predict_rows(const ss_model *m, const double *x, size_t nrows, double *out)
 {
-    for (size_t r = 0; r < nrows; r++) out[r] = ss_model_predict(m, x + r * m->nfeatures);
+    for (size_t r = 0; r < nrows; r++)
+        out[r] = ss_model_predict(m, x + r * m->nfeatures);
 }
 
 void ss_model_contributions(const ss_model *m, const double *x, double *phi)
@@ -104,13 +139,34 @@ void ss_model_contributions(const ss_model *m, const double *x, double *phi)
     }
     float small[SMALL_ROW] = {0};
     float *xf = n <= SMALL_ROW ? small : ss_malloc(n * sizeof *xf);
-    for (size_t i = 0; i < n; i++) xf[i] = (float)x[i];
-    ss_tree_contributions(m, xf, phi);
+    for (size_t i = 0; i < n; i++)
+        xf[i] = (float)x[i];
+    if (m->shap)
+        ss_shap_contributions(m, xf, phi);
+    else
+        ss_tree_contributions(m, xf, phi);
     if (xf != small) ss_free(xf);
 }
 
-size_t ss_model_top_reasons(const ss_model *m, const double *x, const double *phi,
-                            ss_reason *out, size_t k)
+int ss_model_shap_tables(const ss_model *m)
+{
+    return m->shap != NULL;
+}
+
+int ss_model_use_shap_tables(ss_model *m, int on)
+{
+    if (!m->is_tree) return 0;
+    if (!on) {
+        ss_shap_free(m->shap);
+        m->shap = NULL;
+    } else if (!m->shap) {
+        ss_shap_build(m);
+    }
+    return m->shap != NULL;
+}
+
+size_t ss_model_top_reasons(const ss_model *m, const double *x, const double *phi, ss_reason *out,
+                            size_t k)
 {
     size_t count = 0;
     for (size_t i = 0; i < m->nfeatures; i++) {
@@ -118,7 +174,8 @@ size_t ss_model_top_reasons(const ss_model *m, const double *x, const double *ph
         if (a == 0 || isnan(a)) continue;
         /* insertion into the sorted top-k: larger |c| first, then lower index */
         size_t pos = count;
-        while (pos > 0 && fabs(out[pos - 1].contribution) < a) pos--;
+        while (pos > 0 && fabs(out[pos - 1].contribution) < a)
+            pos--;
         if (pos >= k) continue;
         size_t last = count < k ? count : k - 1;
         memmove(&out[pos + 1], &out[pos], (last - pos) * sizeof *out);
@@ -141,9 +198,12 @@ ss_decision ss_model_decide(const ss_model *m, double score)
 const char *ss_decision_name(ss_decision d)
 {
     switch (d) {
-    case SS_DECISION_APPROVE: return "APPROVE";
-    case SS_DECISION_REVIEW: return "REVIEW";
-    case SS_DECISION_DECLINE: return "DECLINE";
+    case SS_DECISION_APPROVE:
+        return "APPROVE";
+    case SS_DECISION_REVIEW:
+        return "REVIEW";
+    case SS_DECISION_DECLINE:
+        return "DECLINE";
     }
     return "REVIEW";
 }

@@ -22,16 +22,15 @@ static const char lua_get[] =
     "return r\n";
 
 /* KEYS: active history. ARGV: version channel. Returns the previous active. */
-static const char lua_promote[] =
-    "local cur = redis.call('GET', KEYS[1])\n"
-    "if cur == ARGV[1] then return cur end\n"
-    "if cur then\n"
-    "  redis.call('LPUSH', KEYS[2], cur)\n"
-    "  redis.call('LTRIM', KEYS[2], 0, " HISTORY_KEEP ")\n"
-    "end\n"
-    "redis.call('SET', KEYS[1], ARGV[1])\n"
-    "redis.call('PUBLISH', ARGV[2], 'active ' .. ARGV[1])\n"
-    "return cur or ''\n";
+static const char lua_promote[] = "local cur = redis.call('GET', KEYS[1])\n"
+                                  "if cur == ARGV[1] then return cur end\n"
+                                  "if cur then\n"
+                                  "  redis.call('LPUSH', KEYS[2], cur)\n"
+                                  "  redis.call('LTRIM', KEYS[2], 0, " HISTORY_KEEP ")\n"
+                                  "end\n"
+                                  "redis.call('SET', KEYS[1], ARGV[1])\n"
+                                  "redis.call('PUBLISH', ARGV[2], 'active ' .. ARGV[1])\n"
+                                  "return cur or ''\n";
 
 /* KEYS: active history. ARGV: expected head, channel. Returns the new active. */
 static const char lua_rollback[] =
@@ -46,11 +45,10 @@ static const char lua_rollback[] =
     "return head\n";
 
 /* KEYS: shadow. ARGV: version ('' clears), channel. */
-static const char lua_shadow[] =
-    "if ARGV[1] == '' then redis.call('DEL', KEYS[1])\n"
-    "else redis.call('SET', KEYS[1], ARGV[1]) end\n"
-    "redis.call('PUBLISH', ARGV[2], 'shadow ' .. ARGV[1])\n"
-    "return ARGV[1]\n";
+static const char lua_shadow[] = "if ARGV[1] == '' then redis.call('DEL', KEYS[1])\n"
+                                 "else redis.call('SET', KEYS[1], ARGV[1]) end\n"
+                                 "redis.call('PUBLISH', ARGV[2], 'shadow ' .. ARGV[1])\n"
+                                 "return ARGV[1]\n";
 
 void ss_registry_key(char *buf, size_t len, const char *name, const char *what)
 {
@@ -81,7 +79,8 @@ static const char *cmd_key(ss_registry_cmd *c, int slot, const char *name, const
 
 static void cmd_end(ss_registry_cmd *c)
 {
-    for (int i = 0; i < c->argc; i++) c->argvlen[i] = strlen(c->argv[i]);
+    for (int i = 0; i < c->argc; i++)
+        c->argvlen[i] = strlen(c->argv[i]);
 }
 
 void ss_registry_cmd_get(ss_registry_cmd *c, const char *name)
@@ -204,7 +203,8 @@ int ss_registry_versions(const char *store, const char *name, char ***versions, 
 
 void ss_registry_versions_free(char **versions, size_t n)
 {
-    for (size_t i = 0; i < n; i++) ss_free(versions[i]);
+    for (size_t i = 0; i < n; i++)
+        ss_free(versions[i]);
     ss_free(versions);
 }
 
@@ -251,8 +251,8 @@ static int change(redisContext *rc, ss_registry_cmd *c, char *out, size_t outlen
     return ret;
 }
 
-int ss_registry_promote(redisContext *rc, const char *store, const char *name,
-                        const char *version, char *prev, size_t prevlen, char *err, size_t errlen)
+int ss_registry_promote(redisContext *rc, const char *store, const char *name, const char *version,
+                        char *prev, size_t prevlen, char *err, size_t errlen)
 {
     if (ss_registry_validate(store, name, version, err, errlen) < 0) return -1;
     ss_registry_cmd c;

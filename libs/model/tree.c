@@ -20,11 +20,36 @@ static inline int32_t next_node(const ss_tnode *n, const float *x)
     return n->child + !(v < n->value);
 }
 
+int32_t ss_tree_next(const ss_tnode *n, const float *x)
+{
+    return next_node(n, x);
+}
+
+/* Trees are walked TREE_LANES at a time, interleaved level by level: each
+ * walk is a chain of dependent loads, and independent chains overlap. Leaf
+ * values are still added in tree order, as XGBoost adds them. */
+#define TREE_LANES 16
+
 float ss_tree_margin_f(const ss_model *m, const float *x)
 {
     const ss_tnode *nodes = m->nodes;
     float sum = m->base_margin;
-    for (size_t t = 0; t < m->ntrees; t++) {
+    size_t t = 0;
+    for (; t + TREE_LANES <= m->ntrees; t += TREE_LANES) {
+        const ss_tnode *n[TREE_LANES];
+        for (int k = 0; k < TREE_LANES; k++) n[k] = &nodes[m->roots[t + (size_t)k]];
+        for (;;) {
+            int inner = 0;
+            for (int k = 0; k < TREE_LANES; k++) {
+                if (n[k]->child < 0) continue;
+                n[k] = &nodes[next_node(n[k], x)];
+                inner = 1;
+            }
+            if (!inner) break;
+        }
+        for (int k = 0; k < TREE_LANES; k++) sum += n[k]->value;
+    }
+    for (; t < m->ntrees; t++) {
         const ss_tnode *n = &nodes[m->roots[t]];
         while (n->child >= 0) n = &nodes[next_node(n, x)];
         sum += n->value;
@@ -50,13 +75,14 @@ static float fill_mean(ss_model *m, int32_t i)
 
 void ss_tree_fill_means(ss_model *m)
 {
-    for (size_t t = 0; t < m->ntrees; t++) fill_mean(m, (int32_t)m->roots[t]);
+    for (size_t t = 0; t < m->ntrees; t++)
+        fill_mean(m, (int32_t)m->roots[t]);
 }
 
 /* ------------------------------------------------------------ TreeSHAP */
 
 typedef struct path_elem {
-    int feature;   /* -1 for the root's pseudo split */
+    int feature; /* -1 for the root's pseudo split */
     float zero_fraction;
     float one_fraction;
     float pweight;
@@ -170,10 +196,12 @@ void ss_tree_contributions(const ss_model *m, const float *x, double *phi_out)
         memset(tree_phi, 0, (n + 1) * sizeof *tree_phi);
         tree_phi[n] += m->mean[root];
         if (m->nodes[root].child >= 0) tree_shap(&c, root, 0, paths, 1, 1, -1);
-        for (size_t i = 0; i <= n; i++) total[i] += tree_phi[i];
+        for (size_t i = 0; i <= n; i++)
+            total[i] += tree_phi[i];
     }
     total[n] += m->base_margin;
-    for (size_t i = 0; i <= n; i++) phi_out[i] = total[i];
+    for (size_t i = 0; i <= n; i++)
+        phi_out[i] = total[i];
     ss_free(paths);
     ss_free(tree_phi);
     ss_free(total);

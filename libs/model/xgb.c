@@ -22,11 +22,9 @@ typedef struct xgb_objective {
 } xgb_objective;
 
 static const xgb_objective objectives[] = {
-    {"binary:logistic", SS_LINK_SIGMOID, 1},
-    {"reg:logistic", SS_LINK_SIGMOID, 1},
+    {"binary:logistic", SS_LINK_SIGMOID, 1},   {"reg:logistic", SS_LINK_SIGMOID, 1},
     {"binary:logitraw", SS_LINK_IDENTITY, 0}, /* 1.7 takes its base_score as a margin */
-    {"reg:squarederror", SS_LINK_IDENTITY, 0},
-    {"count:poisson", SS_LINK_EXP, 0},
+    {"reg:squarederror", SS_LINK_IDENTITY, 0}, {"count:poisson", SS_LINK_EXP, 0},
 };
 
 /* Per-tree column arrays, borrowed from the parsed document. */
@@ -45,7 +43,9 @@ static json_t *get(json_t *obj, const char *key, json_type type, const char *whe
     }
     if (json_typeof(v) != type) {
         ss_err(err, errlen, "\"%s\" in %s: expected %s, got %s", key, where,
-               type == JSON_OBJECT ? "object" : type == JSON_ARRAY ? "array" : "string",
+               type == JSON_OBJECT  ? "object"
+               : type == JSON_ARRAY ? "array"
+                                    : "string",
                ss_json_type_name(v));
         return NULL;
     }
@@ -77,8 +77,8 @@ static const xgb_objective *find_objective(const char *name)
     return NULL;
 }
 
-static int check_column(json_t *tree, const char *key, size_t n, int tid, json_t **out,
-                        char *err, size_t errlen)
+static int check_column(json_t *tree, const char *key, size_t n, int tid, json_t **out, char *err,
+                        size_t errlen)
 {
     char where[64];
     snprintf(where, sizeof where, "tree %d", tid);
@@ -156,7 +156,8 @@ static int flatten_tree(ss_model *m, const xgb_tree *t, int tid, char *err, size
     int32_t *newidx = ss_malloc(n * sizeof *newidx);
     int32_t *queue = ss_malloc(n * sizeof *queue);
     int *depth = ss_calloc(n, sizeof *depth);
-    for (size_t i = 0; i < n; i++) newidx[i] = -1;
+    for (size_t i = 0; i < n; i++)
+        newidx[i] = -1;
     size_t base = m->nnodes, next = base + 1, head = 0, tail = 0;
     queue[tail++] = 0;
     newidx[0] = (int32_t)base;
@@ -227,9 +228,8 @@ static int check_feature_names(ss_model *m, json_t *learner, char *err, size_t e
     for (size_t i = 0; i < m->nfeatures; i++) {
         const char *s = json_string_value(json_array_get(names, i));
         if (!s || strcmp(s, m->features[i]) != 0)
-            return ss_err(err, errlen,
-                          "feature %zu: model calls it \"%s\", bundle calls it \"%s\"", i,
-                          s ? s : "?", m->features[i]);
+            return ss_err(err, errlen, "feature %zu: model calls it \"%s\", bundle calls it \"%s\"",
+                          i, s ? s : "?", m->features[i]);
     }
     return 0;
 }
@@ -254,8 +254,7 @@ static int load_params(ss_model *m, json_t *learner, char *err, size_t errlen)
         return ss_err(err, errlen, "multi-target models are not supported (num_target %g)",
                       ntarget);
     const xgb_objective *o = find_objective(json_string_value(oname));
-    if (!o)
-        return ss_err(err, errlen, "unsupported objective \"%s\"", json_string_value(oname));
+    if (!o) return ss_err(err, errlen, "unsupported objective \"%s\"", json_string_value(oname));
     if (nfeat != (double)m->nfeatures)
         return ss_err(err, errlen, "wrong feature count: model has %g features, bundle lists %zu",
                       nfeat, m->nfeatures);
@@ -282,8 +281,7 @@ static int load_trees(ss_model *m, json_t *booster, char *err, size_t errlen)
     json_t *model = get(booster, "model", JSON_OBJECT, "gradient_booster", err, errlen);
     json_t *trees = model ? get(model, "trees", JSON_ARRAY, "model", err, errlen) : NULL;
     json_t *info = model ? get(model, "tree_info", JSON_ARRAY, "model", err, errlen) : NULL;
-    json_t *gp = model ? get(model, "gbtree_model_param", JSON_OBJECT, "model", err, errlen)
-                       : NULL;
+    json_t *gp = model ? get(model, "gbtree_model_param", JSON_OBJECT, "model", err, errlen) : NULL;
     double ntrees = 0;
     if (!trees || !info || !gp ||
         get_num_str(gp, "num_trees", "gbtree_model_param", &ntrees, err, errlen) < 0)
@@ -314,6 +312,7 @@ static int load_trees(ss_model *m, json_t *booster, char *err, size_t errlen)
         if (flatten_tree(m, &cols[i], (int)i, err, errlen) < 0) goto done;
     m->mean = ss_calloc(m->nnodes ? m->nnodes : 1, sizeof *m->mean);
     ss_tree_fill_means(m);
+    ss_shap_build(m);
     rc = 0;
 done:
     ss_free(cols);
@@ -328,14 +327,14 @@ int ss_xgb_load(ss_model *m, const char *path, char *err, size_t errlen)
     json_t *root = json_loadf(f, JSON_REJECT_DUPLICATES, &jerr);
     fclose(f);
     if (!root)
-        return ss_err(err, errlen, "invalid JSON at line %d column %d: %s", jerr.line,
-                      jerr.column, jerr.text);
+        return ss_err(err, errlen, "invalid JSON at line %d column %d: %s", jerr.line, jerr.column,
+                      jerr.text);
     int rc = -1;
     json_t *learner = get(root, "learner", JSON_OBJECT, "model file", err, errlen);
     json_t *booster =
         learner ? get(learner, "gradient_booster", JSON_OBJECT, "learner", err, errlen) : NULL;
-    json_t *bname = booster ? get(booster, "name", JSON_STRING, "gradient_booster", err, errlen)
-                            : NULL;
+    json_t *bname =
+        booster ? get(booster, "name", JSON_STRING, "gradient_booster", err, errlen) : NULL;
     if (!bname) goto done;
     if (strcmp(json_string_value(bname), "gbtree") != 0) {
         ss_err(err, errlen, "unsupported booster \"%s\" (only gbtree)", json_string_value(bname));

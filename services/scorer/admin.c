@@ -35,34 +35,41 @@ static json_t *versions_json(const char *store, const char *name)
     char **v = NULL, err[256];
     size_t n = 0;
     if (ss_registry_versions(store, name, &v, &n, err, sizeof err) == 0)
-        for (size_t i = 0; i < n; i++) json_array_append_new(arr, json_string(v[i]));
+        for (size_t i = 0; i < n; i++)
+            json_array_append_new(arr, json_string(v[i]));
     ss_registry_versions_free(v, n);
     return arr;
 }
 
-static json_t *str_or_null(const char *s) { return *s ? json_string(s) : json_null(); }
+static json_t *str_or_null(const char *s)
+{
+    return *s ? json_string(s) : json_null();
+}
 
 static json_t *state_json(admin_op *op, const ss_registry_state *st)
 {
     scorer_models *m = op->a->models;
     json_t *hist = json_array();
-    for (int i = 0; i < st->nhistory; i++) json_array_append_new(hist, json_string(st->history[i]));
+    for (int i = 0; i < st->nhistory; i++)
+        json_array_append_new(hist, json_string(st->history[i]));
     json_t *o = json_pack("{s:s,s:o,s:o,s:o,s:o}", "name", op->name, "active",
                           str_or_null(st->active), "shadow", str_or_null(st->shadow), "history",
                           hist, "versions", versions_json(m->store, op->name));
     if (strcmp(op->name, m->name) == 0) {
         const ss_model *act = m->slot[SCORER_ACTIVE].model, *sh = m->slot[SCORER_SHADOW].model;
-        json_object_set_new(o, "loaded",
-                            json_pack("{s:o,s:o}", "active",
-                                      act ? json_string(ss_model_version(act)) : json_null(),
-                                      "shadow",
-                                      sh ? json_string(ss_model_version(sh)) : json_null()));
+        json_object_set_new(
+            o, "loaded",
+            json_pack("{s:o,s:o}", "active", act ? json_string(ss_model_version(act)) : json_null(),
+                      "shadow", sh ? json_string(ss_model_version(sh)) : json_null()));
     }
     if (op->kind != OP_LIST) json_object_set_new(o, "previous", str_or_null(op->previous));
     return o;
 }
 
-static void op_free(admin_op *op) { ss_free(op); }
+static void op_free(admin_op *op)
+{
+    ss_free(op);
+}
 
 static void send_cmd(admin_op *op, ss_registry_cmd *c, ss_redis_cb cb)
 {
@@ -100,8 +107,10 @@ static void on_changed(ss_redis *r, redisReply *reply, void *arg)
         return;
     }
     if (op->kind == OP_PROMOTE) ss_strlcpy(op->previous, out, sizeof op->previous);
-    ss_log(SS_LOG_INFO, "registry changed",
-           "op", op->kind == OP_PROMOTE ? "promote" : op->kind == OP_ROLLBACK ? "rollback" : "shadow",
+    ss_log(SS_LOG_INFO, "registry changed", "op",
+           op->kind == OP_PROMOTE    ? "promote"
+           : op->kind == OP_ROLLBACK ? "rollback"
+                                     : "shadow",
            "name", op->name, "version", op->kind == OP_ROLLBACK ? out : op->version, NULL);
     if (strcmp(op->name, op->a->models->name) == 0) scorer_models_poll_now(op->a->models);
     get_state(op, on_final_state);
@@ -236,7 +245,10 @@ scorer_admin *scorer_admin_new(ss_http *h, ss_redis *r, scorer_models *models)
     return a;
 }
 
-void scorer_admin_free(scorer_admin *a) { ss_free(a); }
+void scorer_admin_free(scorer_admin *a)
+{
+    ss_free(a);
+}
 
 /* ------------------------------------------------------------------ CLI */
 
@@ -281,7 +293,8 @@ static int cli_run(cli *c, ss_registry_cmd *cmd, ss_redis_cb cb)
         event_base_loopexit(c->base, &tick);
         event_base_dispatch(c->base);
     }
-    if (!c->done) return ss_err(c->err, sizeof c->err, "redis did not answer within %d ms", CLI_TIMEOUT_MS);
+    if (!c->done)
+        return ss_err(c->err, sizeof c->err, "redis did not answer within %d ms", CLI_TIMEOUT_MS);
     return c->rc;
 }
 
@@ -336,12 +349,14 @@ static int cli_list(cli *c, const scorer_config *cfg)
     const ss_registry_state *st = &c->st;
     printf("model %s\nactive %s\nshadow %s\nhistory", cfg->model_name,
            *st->active ? st->active : "-", *st->shadow ? st->shadow : "-");
-    for (int i = 0; i < st->nhistory; i++) printf(" %s", st->history[i]);
+    for (int i = 0; i < st->nhistory; i++)
+        printf(" %s", st->history[i]);
     char **v = NULL;
     size_t n = 0;
     printf("\nversions");
     if (ss_registry_versions(cfg->model_store, cfg->model_name, &v, &n, c->err, sizeof c->err) == 0)
-        for (size_t i = 0; i < n; i++) printf(" %s", v[i]);
+        for (size_t i = 0; i < n; i++)
+            printf(" %s", v[i]);
     printf("\n");
     ss_registry_versions_free(v, n);
     return 0;
@@ -353,8 +368,10 @@ int scorer_admin_cli(const scorer_config *cfg, int argc, char **argv)
     int needs_arg = strcmp(cmd, "promote") == 0 || strcmp(cmd, "shadow") == 0;
     int known = needs_arg || strcmp(cmd, "rollback") == 0 || strcmp(cmd, "list") == 0;
     if (!known) {
-        fprintf(stderr, "streamscore-scorer: unknown command \"%s\" (promote, rollback, shadow, "
-                        "list)\n", cmd);
+        fprintf(stderr,
+                "streamscore-scorer: unknown command \"%s\" (promote, rollback, shadow, "
+                "list)\n",
+                cmd);
         return 2;
     }
     if (argc != (needs_arg ? 3 : 2)) {
@@ -366,10 +383,14 @@ int scorer_admin_cli(const scorer_config *cfg, int argc, char **argv)
     c.redis = ss_redis_new(c.base, cfg->redis_url, c.err, sizeof c.err);
     int rc = -1;
     if (c.redis) {
-        if (strcmp(cmd, "promote") == 0) rc = cli_promote(&c, cfg, argv[2]);
-        else if (strcmp(cmd, "rollback") == 0) rc = cli_rollback(&c, cfg);
-        else if (strcmp(cmd, "shadow") == 0) rc = cli_shadow(&c, cfg, argv[2]);
-        else rc = cli_list(&c, cfg);
+        if (strcmp(cmd, "promote") == 0)
+            rc = cli_promote(&c, cfg, argv[2]);
+        else if (strcmp(cmd, "rollback") == 0)
+            rc = cli_rollback(&c, cfg);
+        else if (strcmp(cmd, "shadow") == 0)
+            rc = cli_shadow(&c, cfg, argv[2]);
+        else
+            rc = cli_list(&c, cfg);
         ss_redis_free(c.redis);
     }
     if (rc < 0) fprintf(stderr, "streamscore-scorer %s: %s\n", cmd, c.err);

@@ -51,6 +51,7 @@ const ss_config_entry scorer_config_table[] = {
     {"HTTP_PORT", SS_CFG_INT, "8083", 0, 65535, CFG(http_port), "HTTP port (0 = any free port)."},
     {"DRAIN_TIMEOUT", SS_CFG_DURATION, "30s", 0, 600000, CFG(drain_ms),
      "On SIGTERM: how long to wait for in-flight events."},
+    SS_EVENT_RULES_CONFIG(scorer_config, rules),
     SS_CFG_END,
 };
 
@@ -59,6 +60,7 @@ typedef struct app {
     struct event_base *base;
     ss_avro_registry *reg;
     ss_avro_codec *event_codec;
+    ss_event_rules *rules;
     ss_redis *redis;
     ss_feature_defs *defs;
     ss_features *features;
@@ -114,6 +116,8 @@ static int setup(app *a, char *err, size_t errlen)
     if (!a->reg) return -1;
     a->event_codec = ss_avro_codec_new(a->reg, "CardTransaction", NULL, err, errlen);
     if (!a->event_codec) return -1;
+    a->rules = ss_event_rules_new(&cfg->rules, ss_avro_codec_schema(a->event_codec), err, errlen);
+    if (!a->rules) return -1;
     a->redis = ss_redis_new(a->base, cfg->redis_url, err, errlen);
     if (!a->redis) return -1;
     a->defs = ss_feature_defs_load(cfg->features_file, err, errlen);
@@ -128,15 +132,15 @@ static int setup(app *a, char *err, size_t errlen)
     a->models.on_change_arg = a;
     a->stream = scorer_stream_new(a->base, cfg, a->reg, &a->models, err, errlen);
     if (!a->stream) return -1;
-    a->sync = scorer_sync_new(a->http, a->features, a->event_codec, &a->models);
+    a->sync = scorer_sync_new(a->http, a->features, a->event_codec, a->rules, &a->models);
     a->admin = scorer_admin_new(a->http, a->redis, &a->models);
     ss_http_add_ready_check(a->http, "model", scorer_models_ready, &a->models);
     ss_http_add_ready_check(a->http, "redis", ss_redis_ready_check, a->redis);
     ss_http_add_ops_routes(a->http);
     if (*cfg->model_version) {
         char lerr[1024];
-        if (scorer_models_load(&a->models, SCORER_ACTIVE, cfg->model_version, lerr,
-                               sizeof lerr) < 0)
+        if (scorer_models_load(&a->models, SCORER_ACTIVE, cfg->model_version, lerr, sizeof lerr) <
+            0)
             ss_log(SS_LOG_WARN, "MODEL_VERSION did not load; waiting for the registry", "error",
                    lerr, NULL);
     }
@@ -156,6 +160,7 @@ static void teardown(app *a)
     if (a->redis) ss_redis_free(a->redis);
     scorer_models_free(&a->models);
     if (a->defs) ss_feature_defs_free(a->defs);
+    if (a->rules) ss_event_rules_free(a->rules);
     if (a->event_codec) ss_avro_codec_free(a->event_codec);
     if (a->reg) ss_avro_registry_free(a->reg);
     ss_service_signals_free();

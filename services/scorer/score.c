@@ -38,8 +38,7 @@ size_t scorer_inputs_from_map(const ss_model *model, avro_value_t *features, dou
             v = branch;
         }
         double d;
-        if (avro_value_get_type(&v) == AVRO_DOUBLE && avro_value_get_double(&v, &d) == 0)
-            x[i] = d;
+        if (avro_value_get_type(&v) == AVRO_DOUBLE && avro_value_get_double(&v, &d) == 0) x[i] = d;
     }
     return absent;
 }
@@ -89,9 +88,9 @@ static int fill_reasons(avro_value_t *rec, const ss_model *model, const scorer_r
     return 0;
 }
 
-int scorer_fill_score(avro_value_t *out, const ss_model *model, int role,
-                      const scorer_event *ev, const scorer_result *r, const double *x,
-                      int64_t scored_at_ms, char *err, size_t errlen)
+int scorer_fill_score(avro_value_t *out, const ss_model *model, int role, const scorer_event *ev,
+                      const scorer_result *r, const double *x, int64_t scored_at_ms, char *err,
+                      size_t errlen)
 {
     (void)x;
     /* enum indexes follow schemas/score.avsc: ScoreRole {PRIMARY, SHADOW},
@@ -118,10 +117,10 @@ json_t *scorer_result_json(const ss_model *model, const char *event_id, const sc
     json_t *reasons = json_array();
     for (size_t i = 0; i < r->nreasons; i++) {
         const ss_reason *rs = &r->reasons[i];
-        json_array_append_new(
-            reasons, json_pack("{s:s,s:o,s:f}", "feature", ss_model_feature(model, (size_t)rs->feature),
-                               "value", number_or_null(rs->value), "contribution",
-                               rs->contribution));
+        json_array_append_new(reasons, json_pack("{s:s,s:o,s:f}", "feature",
+                                                 ss_model_feature(model, (size_t)rs->feature),
+                                                 "value", number_or_null(rs->value), "contribution",
+                                                 rs->contribution));
     }
     json_t *features = json_object();
     for (size_t i = 0; i < ss_model_nfeatures(model); i++)

@@ -44,10 +44,10 @@ static int teardown(void **state)
     return system(cmd);
 }
 
-#define LR_BUNDLE(version, extra)                                                             \
-    "{\"format\":\"streamscore.bundle/v1\",\"name\":\"lr\",\"version\":\"" version "\","     \
-    "\"kind\":\"logistic\",\"features\":[\"a\",\"b\",\"c\",\"d\"],"                            \
-    "\"thresholds\":{\"review\":0.5,\"decline\":0.9},\"top_reasons\":2,"                       \
+#define LR_BUNDLE(version, extra)                                                                  \
+    "{\"format\":\"streamscore.bundle/v1\",\"name\":\"lr\",\"version\":\"" version "\","           \
+    "\"kind\":\"logistic\",\"features\":[\"a\",\"b\",\"c\",\"d\"],"                                \
+    "\"thresholds\":{\"review\":0.5,\"decline\":0.9},\"top_reasons\":2,"                           \
     "\"logistic\":{\"intercept\":-1.0,\"weights\":[0.5,-2.0,1.0,0.0]" extra "}}"
 
 static void test_logistic_predict_and_reasons(void **state)
@@ -144,24 +144,28 @@ static void refused(const char *version, const char *json, const char *needle)
 static void test_bad_logistic_bundles(void **state)
 {
     (void)state;
-    refused("w", "{\"format\":\"streamscore.bundle/v1\",\"name\":\"lr\",\"version\":\"w\","
-                 "\"kind\":\"logistic\",\"features\":[\"a\",\"b\"],"
-                 "\"thresholds\":{\"review\":0.5,\"decline\":0.9},"
-                 "\"logistic\":{\"intercept\":0,\"weights\":[1,2,3]}}",
+    refused("w",
+            "{\"format\":\"streamscore.bundle/v1\",\"name\":\"lr\",\"version\":\"w\","
+            "\"kind\":\"logistic\",\"features\":[\"a\",\"b\"],"
+            "\"thresholds\":{\"review\":0.5,\"decline\":0.9},"
+            "\"logistic\":{\"intercept\":0,\"weights\":[1,2,3]}}",
             "logistic.weights: expected an array of 2 numbers");
-    refused("s", "{\"format\":\"streamscore.bundle/v1\",\"name\":\"lr\",\"version\":\"s\","
-                 "\"kind\":\"logistic\",\"features\":[\"a\",\"b\"],"
-                 "\"thresholds\":{\"review\":0.5,\"decline\":0.9},"
-                 "\"logistic\":{\"intercept\":0,\"weights\":[1,\"x\"]}}",
+    refused("s",
+            "{\"format\":\"streamscore.bundle/v1\",\"name\":\"lr\",\"version\":\"s\","
+            "\"kind\":\"logistic\",\"features\":[\"a\",\"b\"],"
+            "\"thresholds\":{\"review\":0.5,\"decline\":0.9},"
+            "\"logistic\":{\"intercept\":0,\"weights\":[1,\"x\"]}}",
             "logistic.weights[1]: expected number, got string");
-    refused("d", "{\"format\":\"streamscore.bundle/v1\",\"name\":\"lr\",\"version\":\"d\","
-                 "\"kind\":\"logistic\",\"features\":[\"a\",\"a\"],"
-                 "\"thresholds\":{\"review\":0.5,\"decline\":0.9},"
-                 "\"logistic\":{\"intercept\":0,\"weights\":[1,2]}}",
+    refused("d",
+            "{\"format\":\"streamscore.bundle/v1\",\"name\":\"lr\",\"version\":\"d\","
+            "\"kind\":\"logistic\",\"features\":[\"a\",\"a\"],"
+            "\"thresholds\":{\"review\":0.5,\"decline\":0.9},"
+            "\"logistic\":{\"intercept\":0,\"weights\":[1,2]}}",
             "duplicate name \"a\"");
-    refused("t", "{\"format\":\"streamscore.bundle/v1\",\"name\":\"lr\",\"version\":\"t\","
-                 "\"kind\":\"logistic\",\"features\":[\"a\"],"
-                 "\"logistic\":{\"intercept\":0,\"weights\":[1]}}",
+    refused("t",
+            "{\"format\":\"streamscore.bundle/v1\",\"name\":\"lr\",\"version\":\"t\","
+            "\"kind\":\"logistic\",\"features\":[\"a\"],"
+            "\"logistic\":{\"intercept\":0,\"weights\":[1]}}",
             "\"thresholds\": expected object");
     refused("n", "{\"format\":\"streamscore.bundle/v1\",\"version\":\"n\"}", "missing \"name\"");
     refused("e", "", "bundle.json: invalid JSON");

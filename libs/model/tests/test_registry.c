@@ -66,8 +66,8 @@ static int setup(void **state)
     if (redis_pid == 0) {
         int devnull = open("/dev/null", 1);
         dup2(devnull, 1);
-        execlp("redis-server", "redis-server", "--port", port, "--bind", "127.0.0.1", "--save",
-               "", "--appendonly", "no", (char *)NULL);
+        execlp("redis-server", "redis-server", "--port", port, "--bind", "127.0.0.1", "--save", "",
+               "--appendonly", "no", (char *)NULL);
         _exit(127);
     }
     for (int i = 0; i < 100 && !rc; i++) {

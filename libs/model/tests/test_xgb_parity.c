@@ -28,9 +28,10 @@ static int setup(void **state)
     snprintf(tmpdir, sizeof tmpdir, "/tmp/ss-model-parity.XXXXXX");
     if (!mkdtemp(tmpdir)) return -1;
     char cmd[1024];
-    snprintf(cmd, sizeof cmd,
-             "OMP_NUM_THREADS=2 /usr/bin/python3 libs/model/tests/xgb_fixture.py %s >%s/py.log 2>&1",
-             tmpdir, tmpdir);
+    snprintf(
+        cmd, sizeof cmd,
+        "OMP_NUM_THREADS=2 /usr/bin/python3 libs/model/tests/xgb_fixture.py %s >%s/py.log 2>&1",
+        tmpdir, tmpdir);
     if (system(cmd) != 0) {
         fprintf(stderr, "xgb_fixture.py failed, see %s/py.log\n", tmpdir);
         return -1;
@@ -73,30 +74,39 @@ static void check_case(const char *name, size_t nrows, size_t nfeat, const char 
     double *pred = read_doubles(name, "pred", nrows);
     double *contrib = read_doubles(name, "contrib", nrows * (nfeat + 1));
     double *phi = ss_malloc((nfeat + 1) * sizeof *phi);
-    double max_pred = 0, max_contrib = 0, max_sum = 0;
-    for (size_t r = 0; r < nrows; r++) {
-        const double *row = x + r * nfeat;
-        double p = ss_model_predict(m, row);
-        max_pred = fmax(max_pred, fabs(p - pred[r]));
-        ss_model_contributions(m, row, phi);
-        double sum = 0;
-        for (size_t i = 0; i <= nfeat; i++) {
-            max_contrib = fmax(max_contrib, fabs(phi[i] - contrib[r * (nfeat + 1) + i]));
-            sum += phi[i];
+    double max_pred = 0, max_contrib[2] = {0, 0}, max_sum = 0;
+    assert_true(ss_model_shap_tables(m)); /* these models fit the tables */
+    for (int tables = 1; tables >= 0; tables--) {
+        assert_int_equal(ss_model_use_shap_tables(m, tables), tables);
+        for (size_t r = 0; r < nrows; r++) {
+            const double *row = x + r * nfeat;
+            double p = ss_model_predict(m, row);
+            max_pred = fmax(max_pred, fabs(p - pred[r]));
+            ss_model_contributions(m, row, phi);
+            double sum = 0;
+            for (size_t i = 0; i <= nfeat; i++) {
+                double d = fabs(phi[i] - contrib[r * (nfeat + 1) + i]);
+                max_contrib[tables] = fmax(max_contrib[tables], d);
+                sum += phi[i];
+            }
+            max_sum = fmax(max_sum, fabs(sum - ss_model_margin(m, row)) / fmax(1, fabs(sum)));
         }
-        max_sum = fmax(max_sum, fabs(sum - ss_model_margin(m, row)) / fmax(1, fabs(sum)));
     }
-    printf("# %-24s %-18s trees %4zu  max|pred diff| %.3g  max|contrib diff| %.3g\n", name,
-           objective, ntrees, max_pred, max_contrib);
+    printf("# %-22s %-17s trees %4zu  max|pred diff| %.3g  max|contrib diff| tables %.3g, "
+           "recursive %.3g\n",
+           name, objective, ntrees, max_pred, max_contrib[1], max_contrib[0]);
     if (max_pred > 1e-6) fail_msg("%s: prediction differs from xgboost by %g", name, max_pred);
-    if (max_contrib > 1e-5)
-        fail_msg("%s: contribution differs from pred_contribs by %g", name, max_contrib);
+    for (int t = 0; t < 2; t++)
+        if (max_contrib[t] > 1e-5)
+            fail_msg("%s: contribution (%s) differs from pred_contribs by %g", name,
+                     t ? "tables" : "recursive", max_contrib[t]);
     if (max_sum > 1e-4) fail_msg("%s: contributions do not sum to the margin (%g)", name, max_sum);
 
     /* batch API gives the same as the single-row one */
     double *batch = ss_malloc(nrows * sizeof *batch);
     ss_model_predict_rows(m, x, nrows, batch);
-    for (size_t r = 0; r < nrows; r++) assert_true(batch[r] == ss_model_predict(m, x + r * nfeat));
+    for (size_t r = 0; r < nrows; r++)
+        assert_true(batch[r] == ss_model_predict(m, x + r * nfeat));
     ss_free(batch);
     ss_free(phi);
     ss_free(contrib);
@@ -117,9 +127,9 @@ static void test_parity_with_xgboost(void **state)
     while (fgets(line, sizeof line, f)) {
         char name[128], obj[64];
         size_t nrows, nfeat, ntrees, depth;
-        assert_int_equal(sscanf(line, "%127s %zu %zu %63s %zu %zu", name, &nrows, &nfeat, obj,
-                                &ntrees, &depth),
-                         6);
+        assert_int_equal(
+            sscanf(line, "%127s %zu %zu %63s %zu %zu", name, &nrows, &nfeat, obj, &ntrees, &depth),
+            6);
         check_case(name, nrows, nfeat, obj, ntrees);
         seen_500 |= ntrees == 500;
         ncases++;
@@ -171,7 +181,8 @@ static void copy_good(const char *version)
 {
     sh("mkdir -p %s/store/broken && rm -rf %s/store/broken/%s && "
        "cp -r %s/store/parity/logistic-d3-t20 %s/store/broken/%s && "
-       "sed -i 's/\"parity\"/\"broken\"/; s/\"logistic-d3-t20\"/\"%s\"/' %s/store/broken/%s/bundle.json",
+       "sed -i 's/\"parity\"/\"broken\"/; s/\"logistic-d3-t20\"/\"%s\"/' "
+       "%s/store/broken/%s/bundle.json",
        tmpdir, tmpdir, version, tmpdir, tmpdir, version, version, tmpdir, version);
 }
 
@@ -192,12 +203,14 @@ static void test_damaged_bundles_refused(void **state)
     expect_refused(store, "broken", "truncated", "model.json: invalid JSON");
 
     copy_good("corrupt-manifest");
-    sh("printf '{\"format\": \"streamscore.bundle/v1\", \"name\": ' > %s/store/broken/corrupt-manifest/bundle.json",
+    sh("printf '{\"format\": \"streamscore.bundle/v1\", \"name\": ' > "
+       "%s/store/broken/corrupt-manifest/bundle.json",
        tmpdir);
     expect_refused(store, "broken", "corrupt-manifest", "bundle.json: invalid JSON");
 
     copy_good("corrupt-model");
-    sh("sed -i 's/\"split_conditions\"/\"split_conditionz\"/' %s/store/broken/corrupt-model/model.json",
+    sh("sed -i 's/\"split_conditions\"/\"split_conditionz\"/' "
+       "%s/store/broken/corrupt-model/model.json",
        tmpdir);
     expect_refused(store, "broken", "corrupt-model", "missing \"split_conditions\" in tree 0");
 
@@ -221,12 +234,14 @@ static void test_damaged_bundles_refused(void **state)
     expect_refused(store, "broken", "bad-kind", "unsupported kind \"lightgbm\"");
 
     copy_good("bad-format");
-    sh("sed -i 's|streamscore.bundle/v1|streamscore.bundle/v9|' %s/store/broken/bad-format/bundle.json",
+    sh("sed -i 's|streamscore.bundle/v1|streamscore.bundle/v9|' "
+       "%s/store/broken/bad-format/bundle.json",
        tmpdir);
     expect_refused(store, "broken", "bad-format", "unsupported format");
 
     copy_good("escape");
-    sh("sed -i 's|\"model.json\"|\"../ok/model.json\"|' %s/store/broken/escape/bundle.json", tmpdir);
+    sh("sed -i 's|\"model.json\"|\"../ok/model.json\"|' %s/store/broken/escape/bundle.json",
+       tmpdir);
     expect_refused(store, "broken", "escape", "must be a file inside the bundle");
 
     copy_good("thresholds");

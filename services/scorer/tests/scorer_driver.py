@@ -10,6 +10,16 @@ python3-avro, python3-xgboost). Prints TAP lines ("ok - ..." / "not ok - ...").
       to XGBoost's own prediction for the version it names, decisions from the
       thresholds; exactly one SHADOW (v3) per event.
 
+  scorer_driver.py e2e --brokers B --url SCORER_HTTP --schemas DIR --n N
+      Event by event: POST /v1/score, then the same event through events.raw ->
+      streamscore-features -> scorer; the stream's PRIMARY score must equal
+      the synchronous one (same state: the sync call precedes the update).
+
+  scorer_driver.py produce --brokers B --schemas DIR --n N --rate R --prefix P
+  scorer_driver.py collect --brokers B --schemas DIR --n N --prefix P [--timeout S]
+      Produce vectors P-0..P-(N-1); check each got a PRIMARY score and that
+      redelivered duplicates agree.
+
   scorer_driver.py score-of --brokers B --schemas DIR --event-id ID [--timeout S]
       Print the PRIMARY score record of one event as JSON.
 
@@ -200,6 +210,100 @@ def hotswap(a):
                                                          time.time() - t0))
 
 
+def e2e(a):
+    """Event by event: POST /v1/score (features peek on the current state),
+    then the same event through events.raw -> features service -> scorer; the
+    PRIMARY score on the topic must equal the synchronous one."""
+    import urllib.request
+    ct = Codec(a.schemas, "card_transaction.avsc")
+    sc = Codec(a.schemas, "score.avsc")
+    p = Producer({"bootstrap.servers": a.brokers, "enable.idempotence": True})
+    c = Consumer({"bootstrap.servers": a.brokers, "group.id": "e2e-%d" % os.getpid(),
+                  "auto.offset.reset": "earliest", "enable.auto.commit": False})
+    c.subscribe(["scores"])
+    t = 1764000000000
+    channels = ["POS", "ECOM", "ATM", "MOTO"]
+    worst, same_reasons, got, scores = 0.0, 0, 0, set()
+    for i in range(a.n):
+        t += 1000 * (20 + (i * 37) % 300)
+        ev = {"event_id": "e2e-%d" % i, "event_time": t, "card_id": "card-e2e-%d" % (i % 2),
+              "merchant_id": "m-%d" % (i % 3), "device_id": None if i % 4 == 0 else "d-1",
+              "amount": 10.0 + (i * 53) % 700, "currency": "EUR", "merchant_category": "5411",
+              "merchant_country": "FR" if i % 5 else "DE", "channel": channels[i % 4],
+              "card_country": "FR", "auth_result": "DECLINED" if i % 6 == 5 else "APPROVED",
+              "latitude": None, "longitude": None, "ip_address": None}
+        req = urllib.request.Request(a.url + "/v1/score", data=json.dumps(ev).encode(),
+                                     headers={"Content-Type": "application/json"})
+        sync = json.loads(urllib.request.urlopen(req, timeout=10).read())
+        rec = dict(ev, event_time=ms_time(t))
+        p.produce("events.raw", key=ev["card_id"], value=ct.encode(rec))
+        p.flush(10)
+        stream = None
+        end = time.time() + 30
+        while stream is None and time.time() < end:
+            m = c.poll(0.5)
+            if m is None or m.error():
+                continue
+            r = sc.decode(m.value())
+            if r["event_id"] == ev["event_id"] and r["role"] == "PRIMARY":
+                stream = r
+        if stream is None:
+            tap(False, "event %d: no stream score within 30 s" % i)
+            continue
+        got += 1
+        scores.add(round(sync["score"], 12))
+        worst = max(worst, abs(sync["score"] - stream["score"]))
+        sr = [(x["feature"], round(x["contribution"], 9)) for x in sync["reasons"]]
+        tr = [(x["feature"], round(x["contribution"], 9)) for x in stream["reasons"]]
+        same = (sync["decision"] == stream["decision"] and sr == tr
+                and sync["model_version"] == stream["model_version"])
+        same_reasons += same
+        if not same or abs(sync["score"] - stream["score"]) > 1e-12:
+            print("# event %d: sync %s / stream %s" % (i, json.dumps(sync), stream))
+    c.close()
+    tap(got == a.n, "every event scored on the stream (%d of %d)" % (got, a.n))
+    tap(worst <= 1e-12, "sync and stream scores equal for the same event and state "
+        "(max diff %.3g)" % worst)
+    tap(same_reasons == got, "same decision, reasons and version on both paths (%d of %d)"
+        % (same_reasons, got))
+    tap(len(scores) > a.n // 2, "scores vary with the state (%d distinct)" % len(scores))
+
+
+def produce(a):
+    """Produce n feature vectors <prefix>-<i> at a steady rate."""
+    _, feats = vectors(a.n, 9)
+    fv = Codec(a.schemas, "feature_vector.avsc")
+    p = Producer({"bootstrap.servers": a.brokers, "enable.idempotence": True, "linger.ms": 5})
+    t0 = time.time()
+    for i in range(a.n):
+        ent = "card-%d" % (i % 50)
+        rec = fv_record("%s-%d" % (a.prefix, i), ent, feats[i], int(time.time() * 1000))
+        p.produce(a.topic, key=ent, value=fv.encode(rec))
+        p.poll(0)
+        delay = t0 + (i + 1) / a.rate - time.time()
+        if delay > 0:
+            time.sleep(delay)
+    return 0 if p.flush(30) == 0 else 1
+
+
+def collect(a):
+    """Every <prefix>-<i> has a PRIMARY score; redelivered duplicates agree."""
+    ids = {"%s-%d" % (a.prefix, i) for i in range(a.n)}
+    recs = consume_scores(a.brokers, a.schemas, "scores", a.timeout,
+                          lambda rs: ids <= {r["event_id"] for r in rs if r["role"] == "PRIMARY"})
+    by_id = {}
+    for r in recs:
+        if r["role"] == "PRIMARY" and r["event_id"] in ids:
+            by_id.setdefault(r["event_id"], []).append(r)
+    tap(set(by_id) == ids, "no event lost across the crash: %d of %d have a PRIMARY score"
+        % (len(by_id), a.n))
+    dups = sum(len(v) - 1 for v in by_id.values())
+    agree = all(len({(r["score"], r["model_version"], r["decision"]) for r in v}) == 1
+                for v in by_id.values())
+    tap(agree, "redelivered events scored identically (%d duplicates)" % dups)
+    print("# %d duplicate PRIMARY records after the crash (at-least-once)" % dups)
+
+
 def score_of(a):
     recs = consume_scores(a.brokers, a.schemas, "scores", a.timeout,
                           lambda rs: any(r["event_id"] == a.event_id and r["role"] == "PRIMARY"
@@ -234,10 +338,21 @@ def main():
     ap.add_argument("--timeout", type=float, default=60)
     ap.add_argument("--event-id")
     ap.add_argument("--json")
+    ap.add_argument("--url")
+    ap.add_argument("--prefix", default="ev")
     a = ap.parse_args()
     if a.cmd == "hotswap":
         a.topic = a.topic or "features.enriched"
         hotswap(a)
+        return 1 if FAILS else 0
+    if a.cmd == "produce":
+        a.topic = a.topic or "features.enriched"
+        return produce(a)
+    if a.cmd == "collect":
+        collect(a)
+        return 1 if FAILS else 0
+    if a.cmd == "e2e":
+        e2e(a)
         return 1 if FAILS else 0
     if a.cmd == "score-of":
         return score_of(a)

@@ -148,9 +148,9 @@ static void test_inputs_and_score_record(void **state)
     assert_non_null(sc);
     avro_value_t *out = ss_avro_codec_new_value(sc);
     scorer_event ev = {"e-1", "card-9", 1764000000000};
-    assert_int_equal(scorer_fill_score(out, model, SCORER_SHADOW, &ev, &r, x, 1764000000123, err,
-                                       sizeof err),
-                     0);
+    assert_int_equal(
+        scorer_fill_score(out, model, SCORER_SHADOW, &ev, &r, x, 1764000000123, err, sizeof err),
+        0);
     ss_buf buf;
     ss_buf_init(&buf);
     assert_int_equal(ss_avro_encode(sc, out, &buf, err, sizeof err), 0);
@@ -175,8 +175,8 @@ static void test_inputs_and_score_record(void **state)
     json_decref(j);
 
     json_t *reply = scorer_result_json(model, "e-1", &r, x);
-    assert_true(json_is_null(json_object_get(json_object_get(reply, "features"),
-                                             "card_amount_sum_24h")));
+    assert_true(
+        json_is_null(json_object_get(json_object_get(reply, "features"), "card_amount_sum_24h")));
     assert_string_equal(json_string_value(json_object_get(reply, "model_version")), "v1");
     json_decref(reply);
 

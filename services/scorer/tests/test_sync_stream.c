@@ -63,8 +63,8 @@ static int setup(void **state)
     snprintf(port, sizeof port, "%d", redis_port);
     redis_pid = fork();
     if (redis_pid == 0) {
-        execlp("redis-server", "redis-server", "--port", port, "--bind", "127.0.0.1", "--save",
-               "", "--appendonly", "no", "--loglevel", "warning", (char *)NULL);
+        execlp("redis-server", "redis-server", "--port", port, "--bind", "127.0.0.1", "--save", "",
+               "--appendonly", "no", "--loglevel", "warning", (char *)NULL);
         _exit(127);
     }
     for (int i = 0; i < 100; i++) {
@@ -137,7 +137,8 @@ static void on_update(const ss_feature_vector *v, const char *err, void *arg)
 static void run_until_done(harness *h)
 {
     int64_t end = ss_mono_us() + 10 * 1000000;
-    while (!h->done && ss_mono_us() < end) event_base_loop(h->base, EVLOOP_ONCE);
+    while (!h->done && ss_mono_us() < end)
+        event_base_loop(h->base, EVLOOP_ONCE);
     if (!h->done) fail_msg("no answer from the features library within 10 s");
     if (h->err[0]) fail_msg("%s", h->err);
 }

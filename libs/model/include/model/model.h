@@ -55,10 +55,10 @@ const char *ss_model_version(const ss_model *m);
 const char *ss_model_kind(const ss_model *m);      /* "xgboost" | "logistic" */
 const char *ss_model_objective(const ss_model *m); /* e.g. "binary:logistic" */
 size_t ss_model_nfeatures(const ss_model *m);
-const char *ss_model_feature(const ss_model *m, size_t i); /* borrowed */
+const char *ss_model_feature(const ss_model *m, size_t i);       /* borrowed */
 int ss_model_feature_index(const ss_model *m, const char *name); /* -1 if absent */
-size_t ss_model_ntrees(const ss_model *m); /* 0 for logistic */
-int ss_model_top_k(const ss_model *m);     /* the bundle's top_reasons */
+size_t ss_model_ntrees(const ss_model *m);                       /* 0 for logistic */
+int ss_model_top_k(const ss_model *m);                           /* the bundle's top_reasons */
 double ss_model_threshold_review(const ss_model *m);
 double ss_model_threshold_decline(const ss_model *m);
 
@@ -74,10 +74,19 @@ double ss_model_predict_f(const ss_model *m, const float *x);
  * (expected margin). phi must hold nfeatures + 1 doubles. */
 void ss_model_contributions(const ss_model *m, const double *x, double *phi);
 
+/** TreeSHAP algorithm for tree bundles. By default a bundle whose trees fit
+ * (path tables, at most 2^24 entries, 64 MiB, in all) uses leaf tables: the same values
+ * as XGBoost's recursive algorithm in O(nodes + leaves x depth) per row; the
+ * others use the recursive algorithm itself. use_shap_tables(m, 0) forces the
+ * recursive one (tests, benchmarks); call it before sharing m. Both return
+ * whether tables are in use. */
+int ss_model_shap_tables(const ss_model *m);
+int ss_model_use_shap_tables(ss_model *m, int on);
+
 /** Up to k reasons by |contribution|, largest first, ties by feature index;
  * features with a zero contribution are skipped. Returns the count. */
-size_t ss_model_top_reasons(const ss_model *m, const double *x, const double *phi,
-                            ss_reason *out, size_t k);
+size_t ss_model_top_reasons(const ss_model *m, const double *x, const double *phi, ss_reason *out,
+                            size_t k);
 
 /** score >= decline -> DECLINE, >= review -> REVIEW, else APPROVE. NaN -> REVIEW. */
 ss_decision ss_model_decide(const ss_model *m, double score);

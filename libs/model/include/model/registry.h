@@ -76,8 +76,8 @@ int ss_registry_get(redisContext *rc, const char *name, ss_registry_state *st, c
                     size_t errlen);
 /** Validate, then active = version (old active pushed on history). prev gets
  * the old active ("" if none). */
-int ss_registry_promote(redisContext *rc, const char *store, const char *name,
-                        const char *version, char *prev, size_t prevlen, char *err, size_t errlen);
+int ss_registry_promote(redisContext *rc, const char *store, const char *name, const char *version,
+                        char *prev, size_t prevlen, char *err, size_t errlen);
 /** active = history head, after validating it. now gets the new active. */
 int ss_registry_rollback(redisContext *rc, const char *store, const char *name, char *now,
                          size_t nowlen, char *err, size_t errlen);

@@ -17,12 +17,12 @@
 #include "common/util.h"
 #include "model/model.h"
 
-#define XGB_CHECK(call)                                                                       \
-    do {                                                                                      \
-        if ((call) != 0) {                                                                    \
-            fprintf(stderr, "inference: %s: %s\n", #call, XGBGetLastError());                 \
-            exit(1);                                                                          \
-        }                                                                                     \
+#define XGB_CHECK(call)                                                                            \
+    do {                                                                                           \
+        if ((call) != 0) {                                                                         \
+            fprintf(stderr, "inference: %s: %s\n", #call, XGBGetLastError());                      \
+            exit(1);                                                                               \
+        }                                                                                          \
     } while (0)
 
 static const char *predict_config =
@@ -77,8 +77,8 @@ int main(int argc, char **argv)
         return 1;
     }
     if (ss_model_nfeatures(m) != nfeat) {
-        fprintf(stderr, "inference: model has %zu features, rows have %zu\n",
-                ss_model_nfeatures(m), nfeat);
+        fprintf(stderr, "inference: model has %zu features, rows have %zu\n", ss_model_nfeatures(m),
+                nfeat);
         return 1;
     }
     char path[4096];
@@ -106,27 +106,43 @@ int main(int argc, char **argv)
         max_diff = fmax(max_diff, d);
     }
 
-    double best_xgb1 = 1e30, best_c1 = 1e30, best_xgbb = 1e30, best_cb = 1e30, best_shap = 1e30;
+    double best_xgb1 = 1e30, best_c1 = 1e30, best_xgbb = 1e30, best_cb = 1e30, best_shap = 1e30,
+           best_shap_rec = 1e30;
     volatile double sink = 0;
     double *phi = ss_malloc((nfeat + 1) * sizeof *phi);
     double *xd = ss_malloc(nfeat * sizeof *xd);
     for (int rep = 0; rep < repeat; rep++) {
         int64_t t0 = ss_mono_us();
-        for (size_t r = 0; r < nrows; r++) sink += *xgb_predict(h, rows + r * nfeat, 1, nfeat);
+        for (size_t r = 0; r < nrows; r++)
+            sink += *xgb_predict(h, rows + r * nfeat, 1, nfeat);
         int64_t t1 = ss_mono_us();
-        for (size_t r = 0; r < nrows; r++) sink += ss_model_predict_f(m, rows + r * nfeat);
+        for (size_t r = 0; r < nrows; r++)
+            sink += ss_model_predict_f(m, rows + r * nfeat);
         int64_t t2 = ss_mono_us();
         sink += xgb_predict(h, rows, nrows, nfeat)[nrows - 1];
         int64_t t3 = ss_mono_us();
-        for (size_t r = 0; r < nrows; r++) sink += ss_model_predict_f(m, rows + r * nfeat);
+        for (size_t r = 0; r < nrows; r++)
+            sink += ss_model_predict_f(m, rows + r * nfeat);
         int64_t t4 = ss_mono_us();
         size_t nshap = nrows < 2000 ? nrows : 2000;
         for (size_t r = 0; r < nshap; r++) {
-            for (size_t i = 0; i < nfeat; i++) xd[i] = rows[r * nfeat + i];
+            for (size_t i = 0; i < nfeat; i++)
+                xd[i] = rows[r * nfeat + i];
             ss_model_contributions(m, xd, phi);
             sink += phi[0];
         }
         int64_t t5 = ss_mono_us();
+        ss_model_use_shap_tables(m, 0);
+        size_t nrec = nshap < 300 ? nshap : 300;
+        for (size_t r = 0; r < nrec; r++) {
+            for (size_t i = 0; i < nfeat; i++)
+                xd[i] = rows[r * nfeat + i];
+            ss_model_contributions(m, xd, phi);
+            sink += phi[0];
+        }
+        int64_t t6 = ss_mono_us();
+        ss_model_use_shap_tables(m, 1);
+        best_shap_rec = fmin(best_shap_rec, (double)(t6 - t5) / nrec);
         best_xgb1 = fmin(best_xgb1, (double)(t1 - t0) / nrows);
         best_c1 = fmin(best_c1, (double)(t2 - t1) / nrows);
         best_xgbb = fmin(best_xgbb, (double)(t3 - t2) / nrows);
@@ -141,7 +157,9 @@ int main(int argc, char **argv)
            1e6 / best_xgbb);
     printf("streamscore C evaluator batch:          %8.2f us/row  %10.0f rows/s\n", best_cb,
            1e6 / best_cb);
-    printf("streamscore TreeSHAP (reason codes):    %8.2f us/row\n", best_shap);
+    printf("streamscore TreeSHAP, leaf tables:      %8.2f us/row  (%s)\n", best_shap,
+           ss_model_shap_tables(m) ? "in use" : "too large, recursive");
+    printf("streamscore TreeSHAP, recursive:        %8.2f us/row\n", best_shap_rec);
     printf("batch ratio (libxgboost / C): %.2f\n", best_xgbb / best_cb);
     printf("max abs diff: %.3g\n", max_diff);
     printf("ratio: %.2f\n", best_xgb1 / best_c1);
