@@ -18,7 +18,8 @@ PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
 CFLAGS   ?= -O2 -g
-CFLAGS   += -std=c11 -Wall -Wextra -Werror -fno-strict-aliasing -pthread
+WERROR   ?= -Werror
+CFLAGS   += -std=c11 -Wall -Wextra $(WERROR) -fno-strict-aliasing -pthread
 CPPFLAGS += -D_GNU_SOURCE -MMD -MP $(PKG_CFLAGS) $(patsubst %,-I%,$(wildcard libs/*/include))
 LDLIBS   += $(PKG_LIBS) -lm -lpthread
 ifneq ($(SANITIZE),)
@@ -83,7 +84,7 @@ $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
-.PHONY: all build deps test unit demo bench clean format check-format
+.PHONY: all build deps test unit demo bench clean format check-format fuzz
 all build: $(LIB_ARCHIVES) $(BINS) $(UNIT_TESTS)
 
 deps:
@@ -104,6 +105,24 @@ bench: deps
 	@$(MAKE) --no-print-directory all
 	@for b in bench/*/run.sh; do BUILD=$(BUILD) $$b || exit 1; done
 
+# libFuzzer (clang): instrumented libraries in build-fuzz/, then every tools/fuzz_*
+# target linked with -fsanitize=fuzzer; each runs FUZZ_SECONDS on its corpus. Per-input
+# leak checks are off (libavro caches allocations across inputs); leaks are checked by
+# replaying the corpus under the SANITIZE build at exit (tests/test_fuzz_replay.sh).
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := $(patsubst tools/%/,%,$(wildcard tools/fuzz_*/))
+fuzz:
+	@scripts/deps.sh
+	$(MAKE) --no-print-directory CC=clang BUILD=build-fuzz WERROR= SANITIZE=address,fuzzer-no-link \
+	  $(patsubst $(BUILD)/%,build-fuzz/%,$(LIB_ARCHIVES))
+	@for t in $(FUZZ_TARGETS); do \
+	  mkdir -p build-fuzz/fuzz fuzz/corpus/$${t#fuzz_} build-fuzz/fuzz/new-$$t && \
+	  clang $(CPPFLAGS) -O1 -g -DSS_LIBFUZZER -fsanitize=address,fuzzer -o build-fuzz/fuzz/$$t \
+	    tools/$$t/*.c $(patsubst $(BUILD)/%,build-fuzz/%,$(LINK_LIBS)) $(LDLIBS) && \
+	  build-fuzz/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -detect_leaks=0 \
+	    build-fuzz/fuzz/new-$$t fuzz/corpus/$${t#fuzz_} || exit 1; \
+	done
+
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
@@ -111,6 +130,6 @@ check-format:
 	clang-format --dry-run -Werror $$(git ls-files '*.c' '*.h')
 
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-fuzz
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -3,8 +3,10 @@
 # keep-alive pool -> features peek in Redis + card-fraud XGBoost model, and the
 # event produced to events.ingest) vs wrk against a bare libevent "hello"
 # server (build/bench/gateway), same machine, same run, same request.
-# Phases: hello at full speed, gateway at full speed, gateway paced to about
-# RATE req/s (wrk's per-connection delay) for the latency goal.
+# Phases: hello at full speed; the gateway in front of the hello server (the
+# gateway's own cost); the gateway in front of the real scorer at full speed
+# and paced to about RATE req/s (wrk's per-connection delay, for the latency
+# goal); the gateway in front of hello paced the same way.
 # Prints req/s, p50 and p99 of each, then the throughput ratio LAST.
 # Builds nothing: run `make all` first.
 #   bench/gateway/run.sh [SECONDS] [CONNECTIONS] [RATE]
@@ -107,12 +109,15 @@ read -r _ g_rps g_p50 g_p99 g_bad g_err < <(run gateway "$GW_PORT")
 # per-connection pause so that CONNS connections offer about RATE req/s
 pace=$(/usr/bin/python3 -c "print(max(1, round($CONNS * 1000 / $RATE - $g_p50)))")
 read -r _ r_rps r_p50 r_p99 r_bad r_err < <(run paced "$GW_PORT" "$pace")
+pace2=$(/usr/bin/python3 -c "print(max(1, round($CONNS * 1000 / $RATE - $o_p50)))")
+read -r _ q_rps q_p50 q_p99 q_bad q_err < <(run pacedhello "$GW2_PORT" "$pace2")
 
 echo "gateway bench: ${DUR}s per phase, wrk -t2 -c$CONNS, POST /v1/score (card-fraud v1, 30 trees) on $(nproc) cores"
 printf '%-34s %9s req/s  p50 %7.3f ms  p99 %7.3f ms  non-2xx %s %s\n' \
   "hello (bare evhttp)" "$h_rps" "$h_p50" "$h_p99" "$h_bad" "$h_err" \
   "gateway -> hello (gateway's cost)" "$o_rps" "$o_p50" "$o_p99" "$o_bad" "$o_err" \
   "gateway -> scorer (max)" "$g_rps" "$g_p50" "$g_p99" "$g_bad" "$g_err" \
-  "gateway -> scorer (~$RATE req/s)" "$r_rps" "$r_p50" "$r_p99" "$r_bad" "$r_err"
+  "gateway -> scorer (~$RATE req/s)" "$r_rps" "$r_p50" "$r_p99" "$r_bad" "$r_err" \
+  "gateway -> hello (~$RATE req/s)" "$q_rps" "$q_p50" "$q_p99" "$q_bad" "$q_err"
 echo "goal: ratio >= 0.5; p99 <= 2 ms at $RATE req/s (measured $r_rps req/s, p99 $r_p99 ms)"
 /usr/bin/python3 -c "print('ratio: %.2f' % ($g_rps / $h_rps))"

@@ -93,9 +93,18 @@ int ss_kafka_conf_from_env(rd_kafka_conf_t *conf, char *err, size_t errlen)
     return 0;
 }
 
+/* librdkafka's own log lines, as JSON lines like ours (syslog levels) */
+static void kafka_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+    ss_log_level l = level <= 3 ? SS_LOG_ERROR : level <= 5 ? SS_LOG_WARN
+                   : level == 6 ? SS_LOG_INFO : SS_LOG_DEBUG;
+    ss_log(l, buf, "client", rd_kafka_name(rk), "facility", fac, NULL);
+}
+
 static int conf_common(rd_kafka_conf_t *conf, const ss_kafka_opts *o, char *err, size_t errlen)
 {
     char v[32];
+    rd_kafka_conf_set_log_cb(conf, kafka_log);
     if (conf_set(conf, "bootstrap.servers", o->brokers ? o->brokers : "localhost:9092", err, errlen))
         return -1;
     if (o->client_id && conf_set(conf, "client.id", o->client_id, err, errlen)) return -1;
@@ -197,6 +206,7 @@ struct ss_producer {
 };
 
 static void producer_congestion(ss_producer *p, int on);
+static void consumer_unlink_producer(ss_consumer *c, ss_producer *p);
 
 static rd_kafka_resp_err_t produce_raw(ss_producer *p, const char *topic, int32_t partition,
                                        const void *key, size_t keylen, const void *value,
@@ -503,6 +513,8 @@ void ss_producer_free(ss_producer *p)
         pmsg_free_copy(m);
         ss_free(m);
     }
+    for (int i = 0; i < p->nlinked; i++) /* unlink from consumers, either may go first */
+        consumer_unlink_producer(p->linked[i], p);
     bridge_close(&p->br, p->mainq);
     if (p->tick) event_free(p->tick);
     if (p->mainq) rd_kafka_queue_destroy(p->mainq);
@@ -929,6 +941,12 @@ err:
     if (conf) rd_kafka_conf_destroy(conf);
     ss_consumer_free(c);
     return NULL;
+}
+
+static void consumer_unlink_producer(ss_consumer *c, ss_producer *p)
+{
+    for (int i = 0; i < c->nproducers; i++)
+        if (c->producers[i] == p) c->producers[i--] = c->producers[--c->nproducers];
 }
 
 void ss_consumer_link_producer(ss_consumer *c, ss_producer *p)

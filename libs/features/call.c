@@ -7,7 +7,8 @@
 #include <string.h>
 #include "features-internal.h"
 
-#define FD_DEFAULT_DEDUP_TTL_MS (7LL * 86400000LL)
+#define FD_DEFAULT_DEDUP_TTL_MS 3600000LL         /* vectors: 1 hour */
+#define FD_DEFAULT_SEEN_TTL_MS (7LL * 86400000LL) /* event ids: 7 days */
 
 void fd_opts_defaults(ss_features_opts *out, const ss_features_opts *in, const ss_feature_defs *d)
 {
@@ -15,6 +16,7 @@ void fd_opts_defaults(ss_features_opts *out, const ss_features_opts *in, const s
     if (in) *out = *in;
     if (!out->prefix || !out->prefix[0]) out->prefix = "ss:";
     if (out->dedup_ttl_ms <= 0) out->dedup_ttl_ms = FD_DEFAULT_DEDUP_TTL_MS;
+    if (out->seen_ttl_ms <= 0) out->seen_ttl_ms = FD_DEFAULT_SEEN_TTL_MS;
     if (out->online_ttl_ms <= 0) out->online_ttl_ms = d->max_window_ms + d->grace_ms;
 }
 
@@ -246,7 +248,9 @@ int fd_call_build(fd_call *c, const ss_feature_defs *d, const ss_features_opts *
     fd_opts_defaults(&o, opts, d);
     if (event_identity(c, d, event, err, errlen) < 0) return -1;
     ss_buf_init(&key);
-    ss_buf_printf(&key, "%sd:%s", o.prefix, c->event_id);
+    /* vectors of other definitions (another script) have other keys: a
+     * redelivery after a definitions change never reads a foreign vector */
+    ss_buf_printf(&key, "%sd:%s:%s", o.prefix, d->tag, c->event_id);
     arg(c, key.data, key.len); /* KEYS[1]: dedup key */
     ss_buf_free(&key);
     arg_str(c, peek ? "p" : "u");
@@ -257,6 +261,7 @@ int fd_call_build(fd_call *c, const ss_feature_defs *d, const ss_features_opts *
     arg_int(c, o.dedup_ttl_ms);
     arg_str(c, o.write_online ? "1" : "0");
     arg_int(c, o.online_ttl_ms);
+    arg_int(c, o.seen_ttl_ms);
     for (size_t i = 0; i < d->n_entities; i++)
         arg_str(c, c->entity_ids[i] ? c->entity_ids[i] : "");
     for (size_t i = 0; i < d->n_filters; i++)

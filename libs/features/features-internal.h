@@ -108,6 +108,8 @@ struct ss_feature_defs {
     size_t n_hll;
     fd_stream *hll;
     char *lua;
+    char tag[13]; /* first 12 hex digits of the script's SHA-1: names
+                     the vectors it computed (dedup keys) */
 };
 
 /** Generate the script for d (called by the parser once d is valid). */
@@ -161,7 +163,8 @@ enum {
     FD_ARG_DEDUP_TTL,
     FD_ARG_ONLINE, /* "1" write online vectors */
     FD_ARG_ONLINE_TTL,
-    FD_ARG_FIXED = FD_ARG_ONLINE_TTL,
+    FD_ARG_SEEN_TTL,
+    FD_ARG_FIXED = FD_ARG_SEEN_TTL,
     /* then: entity ids (n_entities, "" = absent), filter results (n_filters,
      * "1"/"0"), numeric inputs (n_num_inputs, "" = null), string inputs
      * (n_str_inputs, "" = null, else "=" + value) */

@@ -16,8 +16,8 @@ static const char FD_LUA_BODY[] =
     "local prior = redis.call('GET', KEYS[1])\n"
     "if prior then return {1, prior} end\n"
     "local mode, eid, t, now, P = A[1], A[2], tonumber(A[3]), A[4], A[5]\n"
-    "local dedup_ttl, online, online_ttl = A[6], A[7] == '1', A[8]\n"
-    "local b = 8\n"
+    "local dedup_ttl, online, online_ttl, seen_ttl = A[6], A[7] == '1', A[8], A[9]\n"
+    "local b = 9\n"
     "local ids, fl, num, str = {}, {}, {}, {}\n"
     "for i = 1, #EN do local v = A[b + i]; if v ~= '' then ids[i] = v end end\n"
     "b = b + #EN\n"
@@ -43,7 +43,10 @@ static const char FD_LUA_BODY[] =
     "end\n"
     "local wm = last[PRIMARY] and last[PRIMARY]['t:*']\n"
     "local late = wm ~= nil and t < tonumber(wm) - GRACE\n"
-    "local write = mode == 'u' and not late\n"
+    /* ids applied within seen_ttl, by event day: never applied twice */
+    "local seen_key = P .. 'seen:' .. idx(math.floor(t / 86400000))\n"
+    "local seen = redis.call('SISMEMBER', seen_key, eid) == 1\n"
+    "local write = mode == 'u' and not late and not seen\n"
     /* tiled streams: read, add the event to its tile (in memory), write back */
     "local function addone(tl, x)\n"
     "  if x == nil then\n"
@@ -246,7 +249,12 @@ static const char FD_LUA_BODY[] =
     "local out = {}\n"
     "for fi = 1, #FT do if V[fi] ~= nil then out[fi] = fmt(V[fi]) else out[fi] = '' end end\n"
     "local blob = (late and '1' or '0') .. '|' .. now .. '|' .. table.concat(out, ',')\n"
-    "if mode == 'u' then redis.call('SET', KEYS[1], blob, 'PX', dedup_ttl) end\n"
+    "if mode == 'u' and not seen then\n"
+    "  redis.call('SET', KEYS[1], blob, 'PX', dedup_ttl)\n"
+    "  redis.call('SADD', seen_key, eid)\n"
+    "  redis.call('PEXPIRE', seen_key, seen_ttl)\n"
+    "end\n"
+    "if seen then return {1, blob} end\n"
     "return {0, blob}\n";
 
 /** A Lua string literal with every byte outside [A-Za-z0-9_ .:-] escaped. */

@@ -22,6 +22,7 @@ typedef struct svc_config {
     char *redis_url;
     char *redis_prefix;
     char *schema_dir;
+    char *event_schema;
     char *registry_url;
     char *http_bind;
     int64_t http_port;
@@ -35,6 +36,7 @@ typedef struct svc_config {
     int64_t offline_flush_ms;
     int64_t offline_idle_ms;
     int64_t dedup_ttl_ms;
+    int64_t seen_ttl_ms;
     int write_online;
     int64_t online_ttl_ms;
     int64_t max_inflight;

@@ -22,6 +22,9 @@ static const ss_config_entry config_table[] = {
      "prefix of every feature key"},
     {"SCHEMA_DIR", SS_CFG_STRING, "schemas", SS_UNBOUNDED, offsetof(svc_config, schema_dir),
      "directory of the Avro schemas"},
+    {"EVENT_SCHEMA", SS_CFG_STRING, "CardTransaction", SS_UNBOUNDED,
+     offsetof(svc_config, event_schema),
+     "record schema of events.raw (a schemas/*.avsc name); the definitions are checked against it"},
     {"SCHEMA_REGISTRY_URL", SS_CFG_STRING, "", SS_UNBOUNDED, offsetof(svc_config, registry_url),
      "Schema Registry URL; empty = local ids"},
     {"HTTP_BIND", SS_CFG_STRING, "0.0.0.0", SS_UNBOUNDED, offsetof(svc_config, http_bind),
@@ -48,8 +51,11 @@ static const ss_config_entry config_table[] = {
     {"OFFLINE_IDLE_CLOSE", SS_CFG_DURATION, "10m", 1000, 86400000,
      offsetof(svc_config, offline_idle_ms),
      "publish an hour's file after this long without records"},
-    {"DEDUP_TTL", SS_CFG_DURATION, "7d", 60000, 31536000000.0, offsetof(svc_config, dedup_ttl_ms),
-     "how long event ids (and their vectors) are remembered"},
+    {"DEDUP_TTL", SS_CFG_DURATION, "1h", 60000, 31536000000.0, offsetof(svc_config, dedup_ttl_ms),
+     "how long an event's vector is kept: a redelivery gets the identical vector"},
+    {"DEDUP_SEEN_TTL", SS_CFG_DURATION, "7d", 60000, 31536000000.0,
+     offsetof(svc_config, seen_ttl_ms),
+     "how long applied event ids are remembered: a replay never applies an event twice"},
     {"WRITE_ONLINE", SS_CFG_BOOL, "true", SS_UNBOUNDED, offsetof(svc_config, write_online),
      "write ss:online:<entity>:<id> latest vectors"},
     {"ONLINE_TTL", SS_CFG_DURATION, "0", 0, 31536000000.0, offsetof(svc_config, online_ttl_ms),
@@ -161,7 +167,7 @@ static int open_codecs(svc *s, char *err, size_t errlen)
     if (!(s->registry = ss_avro_registry_new(s->cfg.schema_dir, s->cfg.registry_url, err, errlen)))
         return -1;
     snprintf(subject, sizeof subject, "%s-value", s->cfg.topic_raw);
-    if (!(s->raw_codec = ss_avro_codec_new(s->registry, "CardTransaction", subject, err, errlen)))
+    if (!(s->raw_codec = ss_avro_codec_new(s->registry, s->cfg.event_schema, subject, err, errlen)))
         return -1;
     snprintf(subject, sizeof subject, "%s-value", s->cfg.topic_features);
     if (!(s->vector_codec = ss_avro_codec_new(s->registry, "FeatureVector", subject, err, errlen)))
@@ -176,6 +182,7 @@ static int open_state(svc *s, char *err, size_t errlen)
 {
     ss_features_opts fo = {.prefix = s->cfg.redis_prefix,
                            .dedup_ttl_ms = s->cfg.dedup_ttl_ms,
+                           .seen_ttl_ms = s->cfg.seen_ttl_ms,
                            .write_online = s->cfg.write_online,
                            .online_ttl_ms = s->cfg.online_ttl_ms};
     if (!(s->defs = ss_feature_defs_load(s->cfg.features_file, err, errlen))) return -1;

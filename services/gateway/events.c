@@ -320,14 +320,21 @@ static void on_events(struct evhttp_request *req, const ss_http_params *p, void 
         size_t *lens = ss_calloc(count, sizeof(size_t));
         size_t pos = 0;
         long got = gw_json_array_split(body, len, ptrs, lens, count, &pos);
-        /* jansson accepted the document, so the splitter must agree */
-        ss_assert(got == (long)count);
-        for (size_t i = 0; i < count; i++) {
+        for (size_t i = 0; i < count && got == (long)count; i++) {
             b->items[i].ev.data = ptrs[i];
             b->items[i].ev.len = lens[i];
         }
         ss_free(ptrs);
         ss_free(lens);
+        if (got != (long)count) {
+            /* jansson accepted it, so this is a splitter bug: refuse, never crash */
+            ss_log(SS_LOG_ERROR, "events: batch splitter disagrees with the JSON parser", NULL);
+            ss_http_reply_problem(req, 400, "malformed json",
+                                  json_pack("{s:I}", "position", (json_int_t)pos),
+                                  "bad request: cannot split the batch near byte %zu", pos);
+            batch_free(b);
+            return;
+        }
     }
     size_t valid = 0;
     for (size_t i = 0; i < count; i++) {

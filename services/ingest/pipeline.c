@@ -56,7 +56,8 @@ struct ingest {
     struct event *retry_timer;
     void (*blocked_cb)(ingest *, int, void *);
     void *blocked_arg;
-    ss_metric *m_in, *m_out, *m_dup, *m_dedup_err, *m_latency, *m_pending, *m_delivery_err;
+    ss_metric *m_in, *m_out, *m_dup, *m_dedup_err, *m_latency, *m_pending, *m_delivery_err,
+        *m_failed;
     reason_metric reasons[MAX_REASONS];
     size_t nreasons;
 };
@@ -99,6 +100,10 @@ static void settle(job *j, ingest_outcome outcome)
         ig->stats.duplicates++;
         ss_metric_inc(ig->m_dup);
         break;
+    case INGEST_FAILED:
+        ig->stats.failed++;
+        ss_metric_inc(ig->m_failed);
+        break;
     }
     ig->pending--;
     ss_metric_set(ig->m_pending, (double)ig->pending);
@@ -126,6 +131,8 @@ static int on_delivery(void *opaque, rd_kafka_resp_err_t err, int32_t partition,
                "topic", j->reason ? j->ig->cfg->topic_dlq : j->ig->cfg->topic_raw, "error",
                rd_kafka_err2str(err), NULL);
         if (!permanent_error(err)) return 1;
+        settle(j, INGEST_FAILED);
+        return 0;
     }
     settle(j, j->reason ? INGEST_REJECTED : INGEST_ACCEPTED);
     return 0;
@@ -133,9 +140,14 @@ static int on_delivery(void *opaque, rd_kafka_resp_err_t err, int32_t partition,
 
 static void issue(job *j, const ss_send *s)
 {
-    ss_producer_send(j->ig->producer, s);
-    if (j->inflight) ss_inflight_done(j->inflight); /* outputs issued */
+    ss_inflight *in = j->inflight;
     j->inflight = NULL;
+    if (ss_producer_send(j->ig->producer, s)) { /* refused outright: no report will come */
+        ss_log(SS_LOG_ERROR, "output refused by the producer", "topic", s->topic, NULL);
+        if (s->headers) rd_kafka_headers_destroy(s->headers);
+        settle(j, INGEST_FAILED);
+    }
+    if (in) ss_inflight_done(in); /* outputs issued */
 }
 
 static void produce_raw(job *j, const char *key, size_t keylen, const char *value, size_t len)

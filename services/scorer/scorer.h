@@ -8,6 +8,7 @@
 #ifndef SS_SCORER_H
 #define SS_SCORER_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <avro.h>
@@ -19,6 +20,7 @@
 #include "common/http.h"
 #include "common/kafka.h"
 #include "common/metrics.h"
+#include "events/validate.h"
 #include "common/redis.h"
 #include "model/model.h"
 #include "model/registry.h"
@@ -40,6 +42,7 @@ typedef struct scorer_config {
     int64_t http_port;
     int64_t poll_ms;
     int64_t drain_ms;
+    ss_event_rules_config rules; /* POST /v1/score validation, as ingest's */
 } scorer_config;
 
 extern const ss_config_entry scorer_config_table[];
@@ -54,11 +57,18 @@ typedef struct scorer_slot {
     ss_metric *scores[3]; /* ss_scorer_scores_total{version,role,decision} */
 } scorer_slot;
 
+typedef struct scorer_load_job scorer_load_job;
+
 typedef struct scorer_models {
     const char *store;
     const char *name;
     scorer_slot slot[2];                     /* active, shadow */
+    char want[2][SS_REGISTRY_MAX_VERSION];   /* what the registry names */
     char failed[2][SS_REGISTRY_MAX_VERSION]; /* version that last failed to load */
+    scorer_load_job *job[2];                 /* load in flight per role, or NULL */
+    pthread_t thread[2];
+    int notify[2];           /* loader threads -> loop */
+    struct event *loaded_ev; /* set by watch: loads go to threads */
     ss_metric *reloads[2], *failures[2];
     ss_redis *redis;
     struct event *poll;
@@ -70,7 +80,9 @@ typedef struct scorer_models {
 void scorer_models_init(scorer_models *m, const char *store, const char *name);
 /** Serve `version` for role at once (start-up default); 0 / -1 with err. */
 int scorer_models_load(scorer_models *m, int role, const char *version, char *err, size_t errlen);
-/** Apply registry state: load what changed, keep serving on failure. */
+/** Apply registry state: load what changed, keep serving on failure. After
+ * scorer_models_watch loads run on a loader thread and swap in when done;
+ * before it (start-up, tests) they are synchronous. */
 void scorer_models_apply(scorer_models *m, const ss_registry_state *st);
 /** Poll the registry pointers through r every interval_ms. */
 void scorer_models_watch(scorer_models *m, struct event_base *base, ss_redis *r,
@@ -137,10 +149,12 @@ struct ss_feature_vector;
 /** Bundle-ordered inputs from a features-library vector (the synchronous
  * path's twin of scorer_inputs_from_map); unknown names and nulls are NaN. */
 void scorer_inputs_from_vector(const ss_model *model, const struct ss_feature_vector *v, double *x);
-/** POST /v1/score on h; features computes the vectors (peek), event_codec
- * validates request bodies (CardTransaction). */
+struct ss_event_rules;
+/** POST /v1/score on h; rules validate request bodies into values of
+ * event_codec's schema (the canonical event, as ingest does), features
+ * computes their vectors (peek). */
 scorer_sync *scorer_sync_new(ss_http *h, struct ss_features *features, ss_avro_codec *event_codec,
-                             scorer_models *models);
+                             const struct ss_event_rules *rules, scorer_models *models);
 void scorer_sync_free(scorer_sync *s);
 
 /* admin.c */

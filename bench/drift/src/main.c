@@ -10,6 +10,10 @@
  *   drift consume --brokers B --topic T [--idle-ms 3000] [--max N]  > frames
  *       every partition from the beginning; values as 4-byte BE length + bytes;
  *       stops after --idle-ms without a message or --max messages.
+ *   drift passthrough --brokers B --topic IN --to OUT --max N
+ *       the Kafka ceiling: consume IN (consumer group), produce every message
+ *       to OUT, until N are delivered; prints events/s from the first message
+ *       consumed to the last delivery report.
  */
 #include <librdkafka/rdkafka.h>
 #include <math.h>
@@ -23,7 +27,7 @@
 #include "common/util.h"
 
 typedef struct opts {
-    const char *cmd, *brokers, *topic, *schema_dir;
+    const char *cmd, *brokers, *topic, *schema_dir, *to;
     long events, features, max, idle_ms, shift_feature;
     uint64_t seed;
 } opts;
@@ -31,7 +35,9 @@ typedef struct opts {
 static void usage(void)
 {
     fprintf(stderr,
-            "usage: drift gen|produce|consume --brokers B --topic T [--events N] [--features F]\n"
+            "usage: drift gen|produce|consume|passthrough --brokers B --topic T [--to T2] "
+            "[--events N]\n"
+            "       [--features F]\n"
             "       [--seed S] [--schema-dir D] [--shift-feature K] [--idle-ms MS] [--max N]\n");
     exit(2);
 }
@@ -48,6 +54,8 @@ static int parse(int argc, char **argv, opts *o)
             o->brokers = v;
         else if (!strcmp(k, "--topic"))
             o->topic = v;
+        else if (!strcmp(k, "--to"))
+            o->to = v;
         else if (!strcmp(k, "--schema-dir"))
             o->schema_dir = v;
         else if (!strcmp(k, "--events"))
@@ -84,6 +92,8 @@ static rd_kafka_t *client(rd_kafka_type_t type, const char *brokers)
         bad |= rd_kafka_conf_set(conf, "group.id", "drift-bench-tool", err, sizeof err) !=
                RD_KAFKA_CONF_OK;
         bad |= rd_kafka_conf_set(conf, "enable.auto.commit", "false", err, sizeof err) !=
+               RD_KAFKA_CONF_OK;
+        bad |= rd_kafka_conf_set(conf, "auto.offset.reset", "earliest", err, sizeof err) !=
                RD_KAFKA_CONF_OK;
     }
     if (bad) {
@@ -198,6 +208,69 @@ static int cmd_consume(const opts *o)
     return 0;
 }
 
+static long delivered;
+static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+    (void)rk;
+    (void)opaque;
+    if (!m->err) delivered++;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int cmd_passthrough(const opts *o)
+{
+    char err[512];
+    rd_kafka_conf_t *pc = rd_kafka_conf_new();
+    if (rd_kafka_conf_set(pc, "bootstrap.servers", o->brokers, err, sizeof err) !=
+            RD_KAFKA_CONF_OK ||
+        rd_kafka_conf_set(pc, "linger.ms", "5", err, sizeof err) != RD_KAFKA_CONF_OK ||
+        rd_kafka_conf_set(pc, "enable.idempotence", "true", err, sizeof err) != RD_KAFKA_CONF_OK) {
+        fprintf(stderr, "drift: %s\n", err);
+        return 1;
+    }
+    rd_kafka_conf_set_dr_msg_cb(pc, on_delivery);
+    rd_kafka_t *prod = rd_kafka_new(RD_KAFKA_PRODUCER, pc, err, sizeof err);
+    rd_kafka_t *cons = client(RD_KAFKA_CONSUMER, o->brokers);
+    if (!prod) {
+        fprintf(stderr, "drift: %s\n", err);
+        return 1;
+    }
+    rd_kafka_poll_set_consumer(cons);
+    rd_kafka_topic_partition_list_t *sub = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(sub, o->topic, RD_KAFKA_PARTITION_UA);
+    rd_kafka_subscribe(cons, sub);
+    rd_kafka_topic_partition_list_destroy(sub);
+    long consumed = 0;
+    double t0 = 0, deadline = now_s() + 120;
+    while (consumed < o->max && now_s() < deadline) {
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(cons, 100);
+        if (m && !m->err) {
+            if (!consumed) t0 = now_s();
+            consumed++;
+            send_one(prod, o->to, m->key, m->key_len, m->payload, m->len);
+        }
+        if (m) rd_kafka_message_destroy(m);
+    }
+    while (delivered < consumed && now_s() < deadline)
+        rd_kafka_poll(prod, 10);
+    double t1 = now_s();
+    rd_kafka_consumer_close(cons);
+    rd_kafka_destroy(cons);
+    rd_kafka_destroy(prod);
+    if (consumed < o->max || delivered < consumed) {
+        fprintf(stderr, "drift: passthrough moved %ld of %ld\n", delivered, o->max);
+        return 1;
+    }
+    printf("%.0f\n", (double)consumed / (t1 - t0));
+    return 0;
+}
+
 static uint64_t rng;
 static double unif(void)
 {
@@ -288,5 +361,6 @@ int main(int argc, char **argv)
     if (!strcmp(o.cmd, "produce")) return cmd_produce(&o);
     if (!strcmp(o.cmd, "consume")) return cmd_consume(&o);
     if (!strcmp(o.cmd, "gen")) return cmd_gen(&o);
+    if (!strcmp(o.cmd, "passthrough") && o.to && o.max > 0) return cmd_passthrough(&o);
     usage();
 }

@@ -358,6 +358,89 @@ static void test_matches_brute_force(void **state)
     check_stream_vs_brute_force(3, 15000);
 }
 
+static void snapshot(ss_buf *out);
+
+/* After the vector TTL, the event id is still remembered: a replay applies
+ * nothing (every key unchanged) and is flagged duplicate. */
+static void test_replay_after_vector_expiry(void **state)
+{
+    (void)state;
+    ss_buf before, after;
+    char err[256];
+    static outcome again[NEV];
+    size_t n = make_stream(11, events, 15000);
+    ss_buf_init(&before);
+    ss_buf_init(&after);
+    ss_features_free(H.f);
+    H.opts.dedup_ttl_ms = 1;
+    H.f = ss_features_new(H.r, H.defs, &H.opts, err, sizeof err);
+    flush_state();
+    for (size_t i = 0; i < n; i++)
+        issue(&events[i], 0, &first[i]);
+    wait_all(first, n);
+    usleep(20000); /* every stored vector has expired */
+    snapshot(&before);
+    assert_null(memmem(before.data, before.len, "ss:d:", 5)); /* every vector expired */
+    assert_non_null(memmem(before.data, before.len, "ss:seen:", 8));
+    for (size_t i = 0; i < n; i++)
+        issue(&events[i], 0, &again[i]);
+    wait_all(again, n);
+    for (size_t i = 0; i < n; i++)
+        assert_true(again[i].duplicate);
+    snapshot(&after);
+    assert_int_equal(before.len, after.len);
+    assert_memory_equal(before.data, after.data, before.len);
+    ss_features_free(H.f);
+    H.opts.dedup_ttl_ms = 0;
+    H.f = ss_features_new(H.r, H.defs, &H.opts, err, sizeof err);
+    ss_buf_free(&before);
+    ss_buf_free(&after);
+}
+
+static ss_feature_defs *use_defs(ss_feature_defs *d);
+
+/* New definitions (another script): a redelivered event is not applied again
+ * and gets a vector of the new definitions, never a stored one of the old. */
+static void test_redelivery_after_definitions_change(void **state)
+{
+    char err[512];
+    ss_buf before, after;
+    static outcome again[NEV];
+    (void)state;
+    static char text[sizeof TEST_DEFS + 256];
+    snprintf(text, sizeof text, "%s", TEST_DEFS);
+    char *v = strstr(text, "prop-1");
+    memcpy(v, "prop-2", 6);
+    char *last = strrchr(text, ']');
+    snprintf(last, sizeof text - (size_t)(last - text),
+             ",{\"name\": \"c_max_1h\", \"entity\": \"card\", \"agg\": \"max\", "
+             "\"field\": \"amount\", \"window\": \"1h\"}]}\n");
+    ss_feature_defs *d2 = ss_feature_defs_parse(text, strlen(text), "v2", err, sizeof err);
+    if (!d2) fail_msg("%s", err);
+    size_t n = make_stream(13, events, 15000);
+    ss_buf_init(&before);
+    ss_buf_init(&after);
+    flush_state();
+    for (size_t i = 0; i < n; i++)
+        issue(&events[i], 0, &first[i]);
+    wait_all(first, n);
+    snapshot(&before);
+    ss_feature_defs *old = use_defs(d2);
+    for (size_t i = 0; i < n; i++)
+        issue(&events[i], 0, &again[i]);
+    wait_all(again, n); /* no "bad script reply" errors */
+    for (size_t i = 0; i < n; i++)
+        assert_true(again[i].duplicate);
+    use_defs(old);
+    ss_feature_defs_free(d2);
+    snapshot(&after);
+    /* the new script stored no vectors and applied nothing */
+    assert_int_equal(before.len, after.len);
+    assert_memory_equal(before.data, after.data, before.len);
+    ss_buf_free(&before);
+    ss_buf_free(&after);
+}
+
 /** Swap the definitions under test (a fresh ss_features on the same Redis). */
 static ss_feature_defs *use_defs(ss_feature_defs *d)
 {
@@ -466,6 +549,16 @@ static void snapshot(ss_buf *out)
             redisReply *v = redisCommand(H.rc, "GET %s", names[i]);
             ss_buf_append(out, v->str, v->len);
             freeReplyObject(v);
+        } else if (strcmp(t->str, "set") == 0) {
+            redisReply *v = redisCommand(H.rc, "SMEMBERS %s", names[i]);
+            char **m = calloc(v->elements + 1, sizeof *m);
+            for (size_t k = 0; k < v->elements; k++)
+                m[k] = v->element[k]->str;
+            qsort(m, v->elements, sizeof *m, strcmp_ptr);
+            for (size_t k = 0; k < v->elements; k++)
+                ss_buf_printf(out, " %s\n", m[k]);
+            free(m);
+            freeReplyObject(v);
         } else if (strcmp(t->str, "hash") == 0) {
             redisReply *v = redisCommand(H.rc, "HGETALL %s", names[i]);
             char **pairs = calloc(v->elements / 2 + 1, sizeof *pairs);
@@ -524,6 +617,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_matches_brute_force),
         cmocka_unit_test(test_replay_leaves_state_unchanged),
+        cmocka_unit_test(test_replay_after_vector_expiry),
+        cmocka_unit_test(test_redelivery_after_definitions_change),
         cmocka_unit_test(test_card_fraud_matches_brute_force),
         cmocka_unit_test(test_online_vectors),
     };

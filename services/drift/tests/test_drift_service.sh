@@ -112,6 +112,15 @@ check "after promotion windows are reported under v2" ss_wait_for 60 wait_window
 check "model info gauge follows the promotion" \
   bash -c "curl -fsS http://127.0.0.1:$HTTP_PORT/metrics | grep -q 'streamscore_drift_model_info{model=\"card-fraud\",version=\"v2\"} 1'"
 
+# poison input: a record that is not Avro goes to the DLQ with reason headers
+printf '\0\0\0\4card\0\0\0\5hello' | "$TOOL" produce --brokers "$KAFKA_BROKERS" --topic features.enriched 2>/dev/null
+dlq_has() {
+  "$SS_BIN/sskafka" consume -b "$KAFKA_BROKERS" -t events.dlq --idle-ms 1000 --format json 2>/dev/null |
+    grep -q '"__streamscore.errors.service":"drift"'
+}
+check "an undecodable feature vector goes to events.dlq with reason headers" ss_wait_for 30 dlq_has
+check "and is counted" bash -c "curl -fsS http://127.0.0.1:$HTTP_PORT/metrics | grep -q 'streamscore_drift_bad_records_total{input=\"features\"} 1'"
+
 kill -TERM "$SS_PID_drift"
 check "SIGTERM: drift exits 0" wait "$SS_PID_drift"
 ss_done

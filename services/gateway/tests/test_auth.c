@@ -1,5 +1,4 @@
-/* test_auth.c - key table parsing, lookup by SHA-256, scopes, token buckets,
- * and the JSON array splitter used for batches. */
+/* test_auth.c - key table parsing, lookup by SHA-256, scopes, token buckets. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -132,40 +131,12 @@ static void test_token_bucket(void **state)
     gw_auth_free(a);
 }
 
-static void test_array_split(void **state)
-{
-    (void)state;
-    const char *items[8];
-    size_t lens[8], pos = 0;
-    const char *s = " [ {\"a\":\"x,]}\\\"\"} , {\"b\":[1,{\"c\":2}]},3 ,\"s\"] ";
-    long n = gw_json_array_split(s, strlen(s), items, lens, 8, &pos);
-    assert_int_equal(n, 4);
-    assert_int_equal(lens[0], strlen("{\"a\":\"x,]}\\\"\"}"));
-    assert_memory_equal(items[0], "{\"a\":\"x,]}\\\"\"}", lens[0]);
-    assert_memory_equal(items[1], "{\"b\":[1,{\"c\":2}]}", lens[1]);
-    assert_memory_equal(items[2], "3", lens[2]);
-    assert_memory_equal(items[3], "\"s\"", lens[3]);
-
-    assert_int_equal(gw_json_array_split("[]", 2, items, lens, 8, &pos), 0);
-    assert_int_equal(gw_json_array_split(" [ ] ", 5, items, lens, 8, &pos), 0);
-    assert_int_equal(gw_json_array_split("[1,2,3]", 7, items, lens, 2, &pos),
-                     3); /* counts past max */
-    assert_int_equal(gw_json_array_split("[1,,2]", 6, items, lens, 8, &pos), -1);
-    assert_int_equal(gw_json_array_split("[1,]", 4, items, lens, 8, &pos), -1);
-    assert_int_equal(gw_json_array_split("[1", 2, items, lens, 8, &pos), -1);
-    assert_int_equal(gw_json_array_split("[\"1]", 4, items, lens, 8, &pos), -1);
-    assert_int_equal(gw_json_array_split("[1] x", 5, items, lens, 8, &pos), -1);
-    assert_int_equal(pos, 4);
-    assert_int_equal(gw_json_array_split("{}", 2, items, lens, 8, &pos), -1);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse_and_lookup),
         cmocka_unit_test(test_file_and_errors),
         cmocka_unit_test(test_token_bucket),
-        cmocka_unit_test(test_array_split),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -6,12 +6,13 @@
 #  - for fresh events, the synchronous score equals the stream path's score of
 #    the same event (same state, same model version);
 #  - the online vector route returns what the features service wrote;
-#  - the model routes drive the real registry (promote, rollback, shadow).
+#  - the model routes drive the real registry (promote, rollback, shadow);
+#  - GET /v1/drift relays the real drift service's latest window.
 # timeout: 180
 . "$(dirname "$0")/../../../tests/lib.sh"
 cd "$SS_ROOT" || exit 1
 
-for b in streamscore-ingest streamscore-features streamscore-scorer streamscore-gateway; do
+for b in streamscore-ingest streamscore-features streamscore-scorer streamscore-drift streamscore-gateway; do
   [ -x "$SS_BIN/$b" ] || { not_ok "$b is built"; ss_done; }
 done
 
@@ -31,12 +32,21 @@ ss_spawn scorer env HTTP_PORT="$SCORER_PORT" GROUP_ID=e2e-scorer "$SS_BIN/stream
 check "scorer cli promote v1" "$SS_BIN/streamscore-scorer" promote v1
 check "scorer ready with v1" ss_wait_for 20 ss_http_ok "http://127.0.0.1:$SCORER_PORT/readyz"
 
+# drift needs a bundle with a training baseline; the scorer's fixtures have
+# none, so it monitors the drift service's own fixture bundle (pinned)
+/usr/bin/python3 services/drift/tests/drift_fixture.py bundle "$SS_TMP/drift-models" card-fraud dfx 3 \
+  >"$SS_TMP/drift-fixture.log" 2>&1 || not_ok "drift fixture bundle"
+DRIFT_PORT=$(ss_free_port)
+ss_spawn drift env HTTP_PORT="$DRIFT_PORT" GROUP_ID=e2e-drift DRIFT_WINDOW_EVENTS=10 DRIFT_WINDOW=0 \
+  DRIFT_MIN_SAMPLES=5 MODEL_STORE="$SS_TMP/drift-models" MODEL_VERSION=dfx "$SS_BIN/streamscore-drift"
+
 KEY=k-e2e-$RANDOM$RANDOM
 GW_PORT=$(ss_free_port)
 GW="http://127.0.0.1:$GW_PORT"
 ss_spawn gateway env HTTP_PORT="$GW_PORT" HTTP_BIND=127.0.0.1 \
   API_KEYS="$(printf %s "$KEY" | sha256sum | cut -d' ' -f1) produce,score,read,admin e2e" \
-  SCORER_URL="http://127.0.0.1:$SCORER_PORT" SCORER_TIMEOUT=3s "$SS_BIN/streamscore-gateway"
+  SCORER_URL="http://127.0.0.1:$SCORER_PORT" SCORER_TIMEOUT=3s DRIFT_URL="http://127.0.0.1:$DRIFT_PORT" \
+  "$SS_BIN/streamscore-gateway"
 check "gateway ready" ss_wait_for 20 ss_http_ok "$GW/readyz"
 
 NOW=$(($(date +%s) * 1000))
@@ -87,10 +97,24 @@ for n in 1 2 3; do
     "$(jq -r '.decision + " " + .model_version' "$SS_TMP/sync-$n.json")" = "$(jq -r '.decision + " " + .model_version' <<<"$stream")"
 done
 
+# ---- the scorer hop reuses the pool's keep-alive connections
+accepted() { curl -fsS "http://127.0.0.1:$SCORER_PORT/metrics" |
+  awk '$1 == "streamscore_http_connections_accepted_total" { print $2 }'; }
+before=$(accepted)
+for i in $(seq 1 40); do post POST /v1/score -d "$(event "pool-$i" c-pool 5 $((40000 + i)))" >/dev/null; done
+after=$(accepted)
+check "pool: 40 sync scores opened $((after - before)) scorer connections (pool of 8, keep-alive)" \
+  test $((after - before)) -le 8
+
 # ---- online vector written by the features service
 code=$(post GET /v1/features/card/c-e2e-1)
 check "features: online vector of card c-e2e-1 ($code)" \
   bash -c "[ $code = 200 ] && jq -e '.entity == \"card\" and .id == \"c-e2e-1\" and (.features|length > 0)' '$SS_TMP/out.json'"
+
+# ---- drift report of the real drift service (a window closes every 10 vectors)
+drift_report() { [ "$(post GET /v1/drift)" = 200 ] && jq -e 'type == "object"' "$SS_TMP/out.json" >/dev/null; }
+check "drift: the drift service's report relayed" ss_wait_for 30 drift_report
+diag "drift: $(head -c 300 "$SS_TMP/out.json")"
 
 # ---- model routes against the real registry
 code=$(post GET /v1/models)

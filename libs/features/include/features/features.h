@@ -14,8 +14,12 @@
  *   update: applies the event (unless late) and returns its vector. The
  *           vector is stored under the event's dedup key: a replayed event id
  *           gets the SAME vector back (duplicate = 1) and changes no state.
+ *           After dedup_ttl the vector is gone but the id is remembered until
+ *           seen_ttl: a replay then changes no state either and gets the
+ *           vector as of now (duplicate = 1).
  *   peek:   computes the vector the event would get if applied now, writing
  *           nothing. peek then update on the same state give identical vectors.
+ * Key layout, semantics and the definition reference: docs/features.md.
  */
 #ifndef SS_FEATURES_FEATURES_H
 #define SS_FEATURES_FEATURES_H
@@ -34,7 +38,7 @@ typedef struct ss_features ss_features;
 
 /** Load and validate a definition file. NULL on error with err naming the
  * place and the reason, e.g.
- *   "bad feature definitions: card_fraud.json: features[3].window: bad duration \"5x\""
+ *   "bad feature definitions: card_fraud.json:21: features[3] (x).window: bad duration \"5x\""
  *   "bad feature definitions: card_fraud.json:12:7: invalid JSON: ..." */
 ss_feature_defs *ss_feature_defs_load(const char *path, char *err, size_t errlen);
 /** Same from text in memory; `origin` names it in errors. */
@@ -60,7 +64,7 @@ int64_t ss_feature_defs_grace_ms(const ss_feature_defs *d);
  * enums or numbers for keys, categories and distinct counts). Services call it
  * at start-up so a misspelt field fails loudly instead of yielding nulls.
  * Returns 0 / -1 with err: "feature definitions: field \"amout\" (used by
- * card_amount_sum_1h): not in schema streamscore.CardTransaction". */
+ * card_amount_sum_1h): not in schema CardTransaction". */
 int ss_feature_defs_check_schema(const ss_feature_defs *d, avro_schema_t record, char *err,
                                  size_t errlen);
 /** The generated Lua script (borrowed), e.g. for benchmarks. */
@@ -85,9 +89,10 @@ typedef struct ss_feature_vector {
     const char *const *category_values; /* NULL when the event has no value */
     const char *definitions_version;
     int late;               /* after the grace period: scored, tiles not updated */
-    int duplicate;          /* update: event id already applied, stored vector returned;
-                               peek: event id already applied, its vector returned */
-    int64_t computed_at_ms; /* processing time of the first computation */
+    int duplicate;          /* event id already applied: its stored vector (or, after
+                               dedup_ttl, a read-only one); nothing was applied */
+    int64_t computed_at_ms; /* processing time of the computation (the first one for a
+                               stored vector) */
 } ss_feature_vector;
 
 /** Value of a named feature, NAN when null or unknown. */
@@ -105,9 +110,12 @@ int ss_feature_vector_to_avro(const ss_feature_vector *v, avro_value_t *out, cha
 
 typedef struct ss_features_opts {
     const char *prefix;    /* Redis key prefix, default "ss:" */
-    int64_t dedup_ttl_ms;  /* how long event ids (and their vectors) are kept; default 7 days */
+    int64_t dedup_ttl_ms;  /* how long an event's vector is kept for redelivery; default 1 hour */
     int write_online;      /* update also writes ss:online:<entity>:<id> (latest by event time) */
     int64_t online_ttl_ms; /* TTL of online vectors; 0 = longest window + grace */
+    int64_t seen_ttl_ms;   /* how long applied event ids are remembered (state never
+                              applied twice); default 7 days. Between dedup_ttl and
+                              seen_ttl a replay gets a read-only vector (duplicate = 1). */
 } ss_features_opts;
 
 /** Registers the definitions' script with r (r must outlive f). opts may be
@@ -130,7 +138,9 @@ typedef void (*ss_features_cb)(const ss_feature_vector *v, const char *err, void
  * entity) with err filled and cb not called. */
 int ss_features_update(ss_features *f, avro_value_t *event, ss_features_cb cb, void *arg, char *err,
                        size_t errlen);
-/** Request path: the vector this event would get, persisting nothing. */
+/** Request path: the vector this event would get, persisting nothing (distinct
+ * counts use a scratch HLL key created and deleted inside the script). An
+ * already-applied event id gets its stored vector (duplicate = 1). */
 int ss_features_peek(ss_features *f, avro_value_t *event, ss_features_cb cb, void *arg, char *err,
                      size_t errlen);
 
@@ -141,8 +151,9 @@ typedef struct ss_features_stats {
 void ss_features_get_stats(const ss_features *f, ss_features_stats *out);
 
 /** Online vector key of an entity ("<prefix>online:<entity>:<id>"), written by
- * update when write_online: a JSON object as ss_feature_vector_to_json but with
- * only that entity's features. Appends to out. */
+ * update when write_online and the event is the entity's newest: JSON
+ * {"entity","id","event_id","event_time","computed_at","definitions_version",
+ *  "features":{that entity's features: number|null}}. Appends to out. */
 void ss_features_online_key(const char *prefix, const char *entity, const char *id, ss_buf *out);
 
 #endif
