@@ -7,7 +7,7 @@ PKGS=(
   build-essential pkg-config clang-format
   librdkafka-dev libavro-dev libevent-dev libhiredis-dev libjansson-dev libssl-dev
   libcmocka-dev libxgboost-dev
-  redis-server redis-tools kcat wrk curl procps iproute2 jq openssl prometheus
+  redis-server redis-tools kcat wrk curl procps iproute2 jq openssl prometheus python3-yaml
   python3-avro python3-xgboost python3-sklearn python3-numpy python3-scipy
   python3-confluent-kafka
 )
