@@ -18,7 +18,8 @@ PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
 CFLAGS   ?= -O2 -g
-CFLAGS   += -std=c11 -Wall -Wextra -Werror -fno-strict-aliasing -pthread
+WERROR   ?= -Werror
+CFLAGS   += -std=c11 -Wall -Wextra $(WERROR) -fno-strict-aliasing -pthread
 CPPFLAGS += -D_GNU_SOURCE -MMD -MP $(PKG_CFLAGS) $(patsubst %,-I%,$(wildcard libs/*/include))
 LDLIBS   += $(PKG_LIBS) -lm -lpthread
 ifneq ($(SANITIZE),)
@@ -31,8 +32,8 @@ LIB_NAMES := $(notdir $(patsubst %/,%,$(wildcard libs/*/)))
 lib_a      = $(BUILD)/lib/libss_$(1).a
 LIB_ARCHIVES := $(foreach l,$(LIB_NAMES),$(call lib_a,$(l)))
 define LIB_template
-$(1)_OBJS := $$(patsubst %.c,$(BUILD)/obj/%.o,$$(wildcard libs/$(1)/*.c))
-$(call lib_a,$(1)): $$($(1)_OBJS)
+lib_$(1)_OBJS := $$(patsubst %.c,$(BUILD)/obj/%.o,$$(wildcard libs/$(1)/*.c))
+$(call lib_a,$(1)): $$(lib_$(1)_OBJS)
 	@mkdir -p $$(dir $$@)
 	$$(AR) rcs $$@ $$^
 $(BUILD)/test/libs/$(1)/%: libs/$(1)/tests/%.c $(LIB_ARCHIVES)
@@ -62,11 +63,11 @@ $(foreach s,$(SVC_NAMES),$(eval $(call SVC_template,$(s))))
 
 # ---- tools and benchmarks: tools/<name>/*.c -> $(BUILD)/bin/<name>; bench/<name>/*.c -> $(BUILD)/bench/<name>
 define PROG_template
-$(2)_OBJS := $$(patsubst %.c,$(BUILD)/obj/%.o,$$(wildcard $(1)/$(2)/*.c))
-ifneq ($$($(2)_OBJS),)
-$(BUILD)/$(3)/$(2): $$($(2)_OBJS) $(LIB_ARCHIVES)
+$(1)_$(2)_OBJS := $$(patsubst %.c,$(BUILD)/obj/%.o,$$(wildcard $(1)/$(2)/*.c))
+ifneq ($$($(1)_$(2)_OBJS),)
+$(BUILD)/$(3)/$(2): $$($(1)_$(2)_OBJS) $(LIB_ARCHIVES)
 	@mkdir -p $$(dir $$@)
-	$$(CC) $$(LDFLAGS) -o $$@ $$($(2)_OBJS) $$(LINK_LIBS) $$(LDLIBS) $$($(2)_LDLIBS)
+	$$(CC) $$(LDFLAGS) -o $$@ $$($(1)_$(2)_OBJS) $$(LINK_LIBS) $$(LDLIBS) $$($(2)_LDLIBS)
 BINS += $(BUILD)/$(3)/$(2)
 endif
 endef
@@ -83,7 +84,7 @@ $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
-.PHONY: all build deps test unit demo bench clean format check-format
+.PHONY: all build deps test unit demo bench clean format check-format fuzz
 all build: $(LIB_ARCHIVES) $(BINS) $(UNIT_TESTS)
 
 deps:
@@ -104,6 +105,24 @@ bench: deps
 	@$(MAKE) --no-print-directory all
 	@for b in bench/*/run.sh; do BUILD=$(BUILD) $$b || exit 1; done
 
+# libFuzzer (clang): instrumented libraries in build-fuzz/, then every tools/fuzz_*
+# target linked with -fsanitize=fuzzer; each runs FUZZ_SECONDS on its corpus. Per-input
+# leak checks are off (libavro caches allocations across inputs); leaks are checked by
+# replaying the corpus under the SANITIZE build at exit (tests/test_fuzz_replay.sh).
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := $(patsubst tools/%/,%,$(wildcard tools/fuzz_*/))
+fuzz:
+	@scripts/deps.sh
+	$(MAKE) --no-print-directory CC=clang BUILD=build-fuzz WERROR= SANITIZE=address,fuzzer-no-link \
+	  $(patsubst $(BUILD)/%,build-fuzz/%,$(LIB_ARCHIVES))
+	@for t in $(FUZZ_TARGETS); do \
+	  mkdir -p build-fuzz/fuzz fuzz/corpus/$${t#fuzz_} build-fuzz/fuzz/new-$$t && \
+	  clang $(CPPFLAGS) -O1 -g -DSS_LIBFUZZER -fsanitize=address,fuzzer -o build-fuzz/fuzz/$$t \
+	    tools/$$t/*.c $(patsubst $(BUILD)/%,build-fuzz/%,$(LINK_LIBS)) $(LDLIBS) && \
+	  build-fuzz/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -detect_leaks=0 \
+	    build-fuzz/fuzz/new-$$t fuzz/corpus/$${t#fuzz_} || exit 1; \
+	done
+
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
@@ -111,6 +130,11 @@ check-format:
 	clang-format --dry-run -Werror $$(git ls-files '*.c' '*.h')
 
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-fuzz
 
--include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+# dependency files of sources that exist (a moved or deleted source leaves a stale .d behind)
+DEP_SRCS := $(wildcard libs/*/*.c services/*/*.c tools/*/*.c bench/*/*.c)
+DEP_TESTS := $(wildcard libs/*/tests/test_*.c services/*/tests/test_*.c)
+-include $(wildcard $(patsubst %.c,$(BUILD)/obj/%.d,$(DEP_SRCS)) \
+  $(patsubst libs/%.c,$(BUILD)/test/libs/%.d,$(subst /tests/,/,$(filter libs/%,$(DEP_TESTS)))) \
+  $(patsubst services/%.c,$(BUILD)/test/services/%.d,$(subst /tests/,/,$(filter services/%,$(DEP_TESTS)))))

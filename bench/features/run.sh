@@ -19,17 +19,27 @@ trap 'kill $redis_pid 2>/dev/null; wait $redis_pid 2>/dev/null; rm -rf "$tmp"' E
 for _ in $(seq 50); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.1; done
 
 defs=features/card_fraud.json
-echo "definitions: $defs ($(grep -c '"agg"' $defs) features), $n events, 1 card (hot state), 128 in flight"
-
-redis-cli -p "$port" flushall >/dev/null
-ours=$("$bin" --redis "redis://127.0.0.1:$port" --defs "$defs" --events "$n" --window 128 | sed -n 's/^updates\/s: //p')
-echo "library (ss_features_update, async hiredis): $ours updates/s"
+echo "definitions: $defs ($(grep -c '"agg"' $defs) features), $n events, 1 card (hot state)"
 
 "$bin" --defs "$defs" --print-lua >"$tmp/script.lua"
-redis-cli -p "$port" script load "$(cat "$tmp/script.lua")" >/dev/null
 mapfile -t args < <("$bin" --defs "$defs" --print-args)
+# the ceiling, measured before and after the library (the better one counts:
+# on a shared machine a noisy neighbour must not inflate the ratio)
+ceiling_once() {
+  redis-cli -p "$port" flushall >/dev/null
+  redis-cli -p "$port" -x script load <"$tmp/script.lua" >/dev/null # exact bytes: same sha
+  local rps applied
+  rps=$(redis-benchmark -p "$port" -n "$n" -c 4 -P 32 -r 1000000000 -q "${args[@]}" 2>/dev/null |
+    tr '\r' '\n' | sed -n 's/.*: \([0-9.]*\) requests per second.*/\1/p' | tail -1)
+  applied=$(redis-cli -p "$port" --scan --pattern 'ss:d:*' | wc -l)
+  [ "$applied" -ge $((n * 9 / 10)) ] || { echo "features: redis-benchmark did not run the script" >&2; exit 1; }
+  echo "$rps"
+}
+c1=$(ceiling_once)
 redis-cli -p "$port" flushall >/dev/null
-ceiling=$(redis-benchmark -p "$port" -n "$n" -c 4 -P 32 -r 1000000000 -q "${args[@]}" 2>/dev/null |
-  tr '\r' '\n' | sed -n 's/.*: \([0-9.]*\) requests per second.*/\1/p' | tail -1)
-echo "ceiling (redis-benchmark EVALSHA, same script and arguments, -c 4 -P 32): $ceiling updates/s"
+ours=$("$bin" --redis "redis://127.0.0.1:$port" --defs "$defs" --events "$n" --window 128 | sed -n 's/^updates\/s: //p')
+c2=$(ceiling_once)
+ceiling=$(awk -v a="$c1" -v b="$c2" 'BEGIN { print (a > b ? a : b) }')
+echo "library (ss_features_update, async hiredis, 128 in flight): $ours updates/s"
+echo "ceiling (redis-benchmark EVALSHA, same script and arguments, -c 4 -P 32): $ceiling updates/s (runs: $c1, $c2)"
 awk -v a="$ours" -v b="$ceiling" 'BEGIN { if (b > 0) printf "ratio: %.2f\n", a / b; else { print "ratio: n/a"; exit 1 } }'

@@ -82,7 +82,7 @@ EOF
 run() {
   local name=$1 port=$2 delay=${3:-0}
   BENCH_KEY=$KEY BENCH_NOW=$(($(date +%s) * 1000)) BENCH_RUN=$name BENCH_DELAY_MS=$delay \
-    wrk -t2 -c"$CONNS" -d"${DUR}s" --latency -s "$SS_TMP/score.lua" "http://127.0.0.1:$port" \
+    wrk -t2 -c"$CONNS" -d"${DUR_OVERRIDE:-$DUR}s" --latency -s "$SS_TMP/score.lua" "http://127.0.0.1:$port" \
     >"$SS_TMP/wrk-$name.txt" 2>&1
   /usr/bin/python3 - "$name" "$SS_TMP/wrk-$name.txt" <<'EOF'
 import re, sys
@@ -106,11 +106,21 @@ BENCH_KEY=$KEY BENCH_NOW=$(($(date +%s) * 1000)) BENCH_RUN=warm wrk -t1 -c4 -d2s
 read -r _ h_rps h_p50 h_p99 h_bad h_err < <(run hello "$HELLO_PORT")
 read -r _ o_rps o_p50 o_p99 o_bad o_err < <(run gwhello "$GW2_PORT")
 read -r _ g_rps g_p50 g_p99 g_bad g_err < <(run gateway "$GW_PORT")
-# per-connection pause so that CONNS connections offer about RATE req/s
-pace=$(/usr/bin/python3 -c "print(max(1, round($CONNS * 1000 / $RATE - $g_p50)))")
-read -r _ r_rps r_p50 r_p99 r_bad r_err < <(run paced "$GW_PORT" "$pace")
-pace2=$(/usr/bin/python3 -c "print(max(1, round($CONNS * 1000 / $RATE - $o_p50)))")
-read -r _ q_rps q_p50 q_p99 q_bad q_err < <(run pacedhello "$GW2_PORT" "$pace2")
+# pace PORT: per-connection pause (ms) so that CONNS connections offer about
+# RATE req/s. wrk waits `delay` after each answer, so one connection runs at
+# 1/(delay + latency): a 3 s calibration run measures the latency at the
+# nominal pause, then the pause is corrected for it.
+pace() {
+  local d0 rps
+  d0=$(/usr/bin/python3 -c "print($CONNS * 1000 / $RATE)")
+  read -r _ rps _ < <(DUR_OVERRIDE=3 run calib "$1" "$(printf '%.0f' "$d0")")
+  /usr/bin/python3 -c "
+c, r, d0, got = $CONNS, $RATE, round($d0), max($rps, 1)
+lat = c * 1000 / got - d0
+print(max(1, round(c * 1000 / r - lat)))"
+}
+read -r _ r_rps r_p50 r_p99 r_bad r_err < <(run paced "$GW_PORT" "$(pace "$GW_PORT")")
+read -r _ q_rps q_p50 q_p99 q_bad q_err < <(run pacedhello "$GW2_PORT" "$(pace "$GW2_PORT")")
 
 echo "gateway bench: ${DUR}s per phase, wrk -t2 -c$CONNS, POST /v1/score (card-fraud v1, 30 trees) on $(nproc) cores"
 printf '%-34s %9s req/s  p50 %7.3f ms  p99 %7.3f ms  non-2xx %s %s\n' \

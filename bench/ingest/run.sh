@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Ingest benchmark: JSON events/s through streamscore-ingest (validation,
 # Redis dedup, canonical Avro out) against the ceiling measured in the same
-# run on the same devkafka: a bare librdkafka consume->produce pass-through
+# run on the same devkafka: the foundation's pass-through (tools/passthrough)
 # of the same messages. Prints both rates, ingest's peak RSS, and the ratio
 # last. Builds nothing (run `make all` first).
 #   bench/ingest/run.sh [N]   (default 100000 events; 16 partitions keep each
@@ -14,26 +14,22 @@ PARTS=16
 PY=/usr/bin/python3
 
 ss_start_redis >/dev/null || exit 1
-rm -f "$SS_TMP/bootstrap"
-ss_spawn devkafka "$SS_BIN/devkafka" --partitions $PARTS --topic bench.passthrough:$PARTS \
-  --bootstrap-file "$SS_TMP/bootstrap"
-ss_wait_for 15 test -s "$SS_TMP/bootstrap" || { echo "devkafka did not start" >&2; exit 1; }
-KAFKA_BROKERS=$(cat "$SS_TMP/bootstrap")
-export KAFKA_BROKERS
-
+ss_start_kafka $PARTS 1 bench.passthrough >/dev/null || exit 1
 echo "# generating and producing $N JSON events"
 $PY services/ingest/tests/events_py.py gen "$N" 7 bench |
   jq -rc '[.card_id, (. | tojson)] | @tsv' |
   "$SS_BIN/sskafka" produce -b "$KAFKA_BROKERS" -t events.ingest -K $'\t' >/dev/null || exit 1
 
 # Both are timed from the first message consumed to the last output
-# acknowledged by Kafka (start-up and group join do not count). The
-# pass-through times itself from its delivery reports; ingest is timed by
+# acknowledged by Kafka (start-up and group join do not count). The ceiling is
+# the foundation's pass-through (tools/passthrough: libs/common consumer and
+# producer, store-after-ack, no work), which times itself; ingest is timed by
 # polling its counters every 20 ms (ss_kafka_consumed_total > 0, then
 # ingest_messages_out_total = N, counted on delivery).
-pt=$("$SS_BUILD/bench/ingest-passthrough" -b "$KAFKA_BROKERS" -i events.ingest -o bench.passthrough -n "$N") || exit 1
-pt_rate=$(echo "$pt" | awk '{print $8}')
-echo "$pt"
+pt=$(PT_IN=events.ingest PT_OUT=bench.passthrough GROUP_ID=bench-passthrough PT_EXIT_AFTER=$N \
+  LOG_LEVEL=warn "$SS_BIN/passthrough") || exit 1
+pt_rate=$(echo "$pt" | sed 's/.*= \([0-9.]*\) msgs\/s.*/\1/')
+echo "$pt (libs/common consume->produce, same devkafka, same messages)"
 
 # hot path: ingest from the beginning of the same topic, default configuration
 port=$(ss_free_port)

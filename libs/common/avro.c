@@ -74,7 +74,8 @@ static ss_avro_registry *live_registries;
 
 typedef struct sa_resolver {
     int32_t id;
-    int incompatible; /* resolution failed; message kept */
+    avro_schema_t wschema; /* writer schema (borrowed from the registry) */
+    int incompatible;      /* resolution failed; message kept */
     char *why;
     int direct;                     /* writer schema equals reader: plain read */
     avro_value_iface_t *iface;      /* resolved writer: writer -> target */
@@ -680,6 +681,7 @@ static void resolver_init(ss_avro_codec *c, sa_resolver *s, int32_t id, avro_sch
     char why[512] = "";
     memset(s, 0, sizeof *s);
     s->id = id;
+    s->wschema = wschema;
     if (wschema == c->schema || avro_schema_equal(wschema, c->schema)) {
         s->direct = 1;
         return;
@@ -774,10 +776,8 @@ int ss_avro_decode(ss_avro_codec *c, const void *data, size_t len, avro_value_t 
         return fail(c, SS_AVRO_E_INCOMPATIBLE, err, errlen,
                     "bad avro: schema id %d cannot be read as %s: %s", id,
                     avro_schema_name(c->schema), s->why);
-    avro_schema_t ws = NULL;
-    schema_by_id(c->reg, id, &ws, why, sizeof why);
     size_t pos = 5;
-    if (ss_avro_binary_skip(ws, p, len, &pos))
+    if (ss_avro_binary_skip(s->wschema, p, len, &pos))
         return fail(c, SS_AVRO_E_TRUNCATED, err, errlen,
                     "bad avro: truncated or corrupt at byte %zu of %zu (schema id %d)", pos, len,
                     id);

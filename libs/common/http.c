@@ -56,6 +56,11 @@ typedef struct ss_route {
     ss_http_handler fn;
     void *arg;
     ss_metric *latency;
+    struct {
+        int method, code;
+        ss_metric *requests;
+    } seen[8]; /* requests_total series already looked up (hot path) */
+    int nseen;
     struct ss_route *next;
 } ss_route;
 
@@ -70,7 +75,7 @@ typedef struct ss_conn {
     ss_http *h;
     struct evhttp_connection *evcon;
     struct event *deadline; /* complete request due by then */
-    const ss_route *route;  /* current request's route, NULL if unmatched */
+    ss_route *route;        /* current request's route, NULL if unmatched */
     int method;             /* current request's method */
     int64_t t0_us;          /* current request's start */
     int body_terminated;    /* ss_http_body appended the NUL */
@@ -98,7 +103,8 @@ struct ss_http {
     ss_conn **conns; /* evcon -> conn, chained */
     size_t nbuckets, nconns;
 
-    ss_metric *m_conns, *m_refused, *m_timed_out;
+    ss_metric *m_conns, *m_accepted, *m_refused, *m_timed_out;
+    int64_t refused_logged_us;
 };
 
 static const char *method_name(int m)
@@ -218,10 +224,16 @@ static void hook_connection(ss_http *h, struct bufferevent *bev)
     if (!evcon) return;
     if (h->max_connections > 0 && h->nconns >= (size_t)h->max_connections) {
         ss_metric_inc(h->m_refused);
-        ss_warn("http: refusing connection: %zu open, cap is %d", h->nconns, h->max_connections);
+        int64_t now = ss_mono_us();
+        if (now - h->refused_logged_us >= 1000000) { /* at most one line a second */
+            h->refused_logged_us = now;
+            ss_warn("http: refusing connections: %zu open, cap is %d (%.0f refused so far)",
+                    h->nconns, h->max_connections, ss_metric_value(h->m_refused));
+        }
         evhttp_connection_free(evcon);
         return;
     }
+    ss_metric_inc(h->m_accepted);
     ss_conn *c = ss_calloc(1, sizeof(*c));
     c->h = h;
     c->evcon = evcon;
@@ -271,6 +283,20 @@ static struct bufferevent *on_new_bufferevent(struct event_base *base, void *arg
 
 /* ------------------------------------------------------------------ replies */
 
+/* evhttp 2.1 writes the body even for HEAD (and no Content-Length): send the
+ * length a GET would have and no body. */
+static void send_reply(struct evhttp_request *req, int status)
+{
+    if (evhttp_request_get_command(req) == EVHTTP_REQ_HEAD) {
+        struct evbuffer *out = evhttp_request_get_output_buffer(req);
+        char len[32];
+        snprintf(len, sizeof(len), "%zu", evbuffer_get_length(out));
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Length", len);
+        evbuffer_drain(out, evbuffer_get_length(out));
+    }
+    evhttp_send_reply(req, status, NULL, NULL);
+}
+
 static int dump_to_evbuffer(const char *buf, size_t size, void *data)
 {
     return evbuffer_add(data, buf, size);
@@ -286,7 +312,7 @@ static void send_json(struct evhttp_request *req, int status, const char *ctype,
         evbuffer_add(out, "{}", 2);
     evbuffer_add(out, "\n", 1);
     json_decref(body);
-    evhttp_send_reply(req, status, NULL, NULL);
+    send_reply(req, status);
 }
 
 void ss_http_reply_json(struct evhttp_request *req, int status, json_t *body)
@@ -385,7 +411,7 @@ void ss_http_reply_text(struct evhttp_request *req, int status, const char *ctyp
     evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
                       ctype ? ctype : "text/plain; charset=utf-8");
     evbuffer_add(evhttp_request_get_output_buffer(req), body, len);
-    evhttp_send_reply(req, status, NULL, NULL);
+    send_reply(req, status);
 }
 
 /* --------------------------------------------------------- request helpers */
@@ -584,16 +610,37 @@ static void allow_header(char *out, size_t n, int methods)
     }
 }
 
+static ss_metric *requests_counter(const ss_route *r, int method, int code)
+{
+    char labels[320], codestr[16];
+    snprintf(codestr, sizeof(codestr), "%d", code);
+    ss_metric_labels(labels, sizeof(labels), "route", r ? r->pattern : "unmatched", "method",
+                     method_name(method), "code", codestr, NULL);
+    return ss_counter("streamscore_http_requests_total", "HTTP requests answered.", labels);
+}
+
 static void on_complete(struct evhttp_request *req, void *arg)
 {
     ss_conn *c = arg;
+    ss_route *r = c->route;
     int code = evhttp_request_get_response_code(req);
-    char labels[320], codestr[8];
-    snprintf(codestr, sizeof(codestr), "%d", code);
-    ss_metric_labels(labels, sizeof(labels), "route", c->route ? c->route->pattern : "unmatched",
-                     "method", method_name(c->method), "code", codestr, NULL);
-    ss_metric_inc(ss_counter("streamscore_http_requests_total", "HTTP requests answered.", labels));
-    if (c->route) ss_metric_observe(c->route->latency, (double)(ss_mono_us() - c->t0_us) / 1e6);
+    ss_metric *m = NULL;
+    for (int i = 0; r && i < r->nseen && !m; i++)
+        if (r->seen[i].method == c->method && r->seen[i].code == code) m = r->seen[i].requests;
+    if (!m) {
+        m = requests_counter(r, c->method, code);
+        if (r && r->nseen < (int)(sizeof(r->seen) / sizeof(r->seen[0]))) {
+            r->seen[r->nseen].method = c->method;
+            r->seen[r->nseen].code = code;
+            r->seen[r->nseen++].requests = m;
+        }
+    }
+    ss_metric_inc(m);
+    double seconds = (double)(ss_mono_us() - c->t0_us) / 1e6;
+    if (r) ss_metric_observe(r->latency, seconds);
+    if (ss_log_enabled(SS_LOG_DEBUG)) /* access log: the pattern, never the path or headers */
+        ss_logf(SS_LOG_DEBUG, "http %s %s %d %.3f ms", method_name(c->method),
+                r ? r->pattern : "unmatched", code, seconds * 1000);
     c->route = NULL;
     c->body_terminated = 0;
     conn_arm(c); /* the next request is due within timeout_s */
@@ -643,7 +690,7 @@ static void dispatch(struct evhttp_request *req, void *arg)
     int allowed = 0;
     ss_http_params params;
     memset(&params, 0, sizeof(params));
-    for (const ss_route *r = n >= 0 ? h->routes : NULL; r; r = r->next) {
+    for (ss_route *r = n >= 0 ? h->routes : NULL; r; r = r->next) {
         int m = match_route(r, seg, n, &params);
         if (m == 0) continue;
         if (m < 0) {
@@ -773,8 +820,11 @@ ss_http *ss_http_new(struct event_base *base, const ss_http_opts *opts, char *er
     h->timeout_s = o.timeout_s > 0 ? o.timeout_s : 10;
     h->max_connections = o.max_connections > 0 ? o.max_connections : 0;
     h->nbuckets = 64;
+    h->refused_logged_us = -1000000000LL;
     h->conns = ss_calloc(h->nbuckets, sizeof(ss_conn *));
     h->m_conns = ss_gauge("streamscore_http_connections", "Open HTTP connections.", NULL);
+    h->m_accepted = ss_counter("streamscore_http_connections_accepted_total",
+                               "Connections accepted (keep-alive clients reuse theirs).", NULL);
     h->m_refused = ss_counter("streamscore_http_connections_refused_total",
                               "Connections closed at once because the cap was reached.", NULL);
     h->m_timed_out =

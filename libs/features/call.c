@@ -248,7 +248,9 @@ int fd_call_build(fd_call *c, const ss_feature_defs *d, const ss_features_opts *
     fd_opts_defaults(&o, opts, d);
     if (event_identity(c, d, event, err, errlen) < 0) return -1;
     ss_buf_init(&key);
-    ss_buf_printf(&key, "%sd:%s", o.prefix, c->event_id);
+    /* vectors of other definitions (another script) have other keys: a
+     * redelivery after a definitions change never reads a foreign vector */
+    ss_buf_printf(&key, "%sd:%s:%s", o.prefix, d->tag, c->event_id);
     arg(c, key.data, key.len); /* KEYS[1]: dedup key */
     ss_buf_free(&key);
     arg_str(c, peek ? "p" : "u");

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <jansson.h>
+#include <openssl/sha.h>
 #include "features-internal.h"
 
 #define FD_MIN_WINDOW_MS 60000LL             /* 1 minute */
@@ -20,7 +21,54 @@ typedef struct parser {
     char *err;
     size_t errlen;
     ss_feature_defs *d;
+    const char *text; /* the file, to find the line of the object in error */
+    size_t len;
+    const char *section; /* "features", "filters", "entities" or NULL */
+    const char *anchor;  /* the object's name within the section, or NULL */
+    int anchor_is_key;   /* the name is an object key (filters), else a "name" value */
 } parser;
+
+static const char *skip_space_back(const char *c, const char *start)
+{
+    while (c > start && (c[-1] == ' ' || c[-1] == '\t' || c[-1] == '\n' || c[-1] == '\r'))
+        c--;
+    return c;
+}
+
+/** Is the string at `at` (len n) the object's name: a key (followed by ':')
+ * or the value of a "name" key? */
+static int anchor_here(const parser *p, const char *at, size_t n)
+{
+    const char *end = p->text + p->len, *c = at + n;
+    while (c < end && (*c == ' ' || *c == '\t' || *c == '\n' || *c == '\r'))
+        c++;
+    if (p->anchor_is_key) return c < end && *c == ':';
+    c = skip_space_back(at, p->text);
+    if (c == p->text || c[-1] != ':') return 0;
+    c = skip_space_back(c - 1, p->text);
+    return c - p->text >= 6 && memcmp(c - 6, "\"name\"", 6) == 0;
+}
+
+/** Line of the first "<anchor>" string after the "<section>" key: jansson
+ * keeps no positions of values, so errors about a named object find it in the
+ * text. 0 when not found. */
+static int anchor_line(const parser *p)
+{
+    char needle[160];
+    const char *end = p->text + p->len, *at;
+    if (!p->section || !p->anchor) return 0;
+    snprintf(needle, sizeof needle, "\"%s\"", p->section);
+    if (!(at = memmem(p->text, p->len, needle, strlen(needle)))) return 0;
+    snprintf(needle, sizeof needle, "\"%s\"", p->anchor);
+    size_t n = strlen(needle);
+    while ((at = memmem(at, (size_t)(end - at), needle, n)) && !anchor_here(p, at, n))
+        at += n;
+    if (!at) return 0;
+    int line = 1;
+    for (const char *c = p->text; c < at; c++)
+        line += *c == '\n';
+    return line;
+}
 
 static int fail(parser *p, const char *path, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -31,6 +79,10 @@ static int fail(parser *p, const char *path, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(why, sizeof why, fmt, ap);
     va_end(ap);
+    int line = anchor_line(p);
+    if (line > 0)
+        return ss_err(p->err, p->errlen, "bad feature definitions: %s:%d: %s: %s", p->origin, line,
+                      path, why);
     return ss_err(p->err, p->errlen, "bad feature definitions: %s: %s: %s", p->origin, path, why);
 }
 
@@ -267,9 +319,13 @@ static int parse_filters(parser *p, json_t *obj)
         snprintf(path, sizeof path, "filters.%s", key);
         fd_filter *f = &d->filters[d->n_filters++];
         f->name = ss_strdup(key);
+        p->section = "filters";
+        p->anchor = f->name;
+        p->anchor_is_key = 1;
         if (!valid_name(key)) return fail(p, path, "bad filter name (expected [a-z][a-z0-9_]*)");
         if (parse_filter(p, path, f, val) < 0) return -1;
     }
+    p->section = p->anchor = NULL;
     return 0;
 }
 
@@ -387,11 +443,16 @@ static int parse_feature(parser *p, size_t i, json_t *o)
     if (get_string(p, path, o, "name", NULL, &name) < 0) return -1;
     f->name = ss_strdup(name);
     d->names[i] = f->name;
+    p->section = "features";
+    p->anchor = f->name;
+    p->anchor_is_key = 0;
     snprintf(path, sizeof path, "features[%zu] (%s)", i, name);
     if (!valid_name(name)) return fail(p, path, "name: bad name (expected [a-z][a-z0-9_]*)");
     for (size_t j = 0; j < i; j++)
-        if (strcmp(d->features[j].name, name) == 0)
+        if (strcmp(d->features[j].name, name) == 0) {
+            p->anchor = NULL; /* the text search would find the first one */
             return fail(p, path, "name: duplicate feature name (also features[%zu])", j);
+        }
     if (check_keys(p, path, o, keys) < 0) return -1;
     if (get_string(p, path, o, "entity", NULL, &entity) < 0) return -1;
     if ((f->entity = find_entity(d, entity)) < 0)
@@ -560,6 +621,7 @@ static int parse_root(parser *p, json_t *root)
     d->names = ss_calloc(d->n_features + 1, sizeof *d->names);
     for (size_t i = 0; i < d->n_features; i++)
         if (parse_feature(p, i, json_array_get(feats, i)) < 0) return -1;
+    p->section = p->anchor = NULL;
     derive(d);
     return 0;
 }
@@ -568,7 +630,7 @@ ss_feature_defs *ss_feature_defs_parse(const char *text, size_t len, const char 
                                        size_t errlen)
 {
     json_error_t jerr;
-    parser p = {origin ? origin : "(memory)", err, errlen, NULL};
+    parser p = {origin ? origin : "(memory)", err, errlen, NULL, text, len, NULL, NULL, 0};
     json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!root) {
         ss_err(err, errlen, "bad feature definitions: %s:%d:%d: invalid JSON: %s", p.origin,
@@ -584,6 +646,10 @@ ss_feature_defs *ss_feature_defs_parse(const char *text, size_t len, const char 
     }
     json_decref(root);
     p.d->lua = fd_lua_generate(p.d);
+    unsigned char md[SHA_DIGEST_LENGTH];
+    SHA1((const unsigned char *)p.d->lua, strlen(p.d->lua), md);
+    for (int i = 0; i < 6; i++)
+        snprintf(p.d->tag + 2 * i, 3, "%02x", md[i]);
     return p.d;
 }
 

@@ -108,6 +108,8 @@ struct ss_feature_defs {
     size_t n_hll;
     fd_stream *hll;
     char *lua;
+    char tag[13]; /* first 12 hex digits of the script's SHA-1: names
+                     the vectors it computed (dedup keys) */
 };
 
 /** Generate the script for d (called by the parser once d is valid). */

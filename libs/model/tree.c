@@ -25,14 +25,33 @@ int32_t ss_tree_next(const ss_tnode *n, const float *x)
     return next_node(n, x);
 }
 
+/* Trees are walked TREE_LANES at a time, interleaved level by level: each
+ * walk is a chain of dependent loads, and independent chains overlap. Leaf
+ * values are still added in tree order, as XGBoost adds them. */
+#define TREE_LANES 16
+
 float ss_tree_margin_f(const ss_model *m, const float *x)
 {
     const ss_tnode *nodes = m->nodes;
     float sum = m->base_margin;
-    for (size_t t = 0; t < m->ntrees; t++) {
+    size_t t = 0;
+    for (; t + TREE_LANES <= m->ntrees; t += TREE_LANES) {
+        const ss_tnode *n[TREE_LANES];
+        for (int k = 0; k < TREE_LANES; k++) n[k] = &nodes[m->roots[t + (size_t)k]];
+        for (;;) {
+            int inner = 0;
+            for (int k = 0; k < TREE_LANES; k++) {
+                if (n[k]->child < 0) continue;
+                n[k] = &nodes[next_node(n[k], x)];
+                inner = 1;
+            }
+            if (!inner) break;
+        }
+        for (int k = 0; k < TREE_LANES; k++) sum += n[k]->value;
+    }
+    for (; t < m->ntrees; t++) {
         const ss_tnode *n = &nodes[m->roots[t]];
-        while (n->child >= 0)
-            n = &nodes[next_node(n, x)];
+        while (n->child >= 0) n = &nodes[next_node(n, x)];
         sum += n->value;
     }
     return sum;

@@ -22,6 +22,7 @@ typedef struct svc_config {
     char *redis_url;
     char *redis_prefix;
     char *schema_dir;
+    char *event_schema;
     char *registry_url;
     char *http_bind;
     int64_t http_port;

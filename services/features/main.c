@@ -22,6 +22,9 @@ static const ss_config_entry config_table[] = {
      "prefix of every feature key"},
     {"SCHEMA_DIR", SS_CFG_STRING, "schemas", SS_UNBOUNDED, offsetof(svc_config, schema_dir),
      "directory of the Avro schemas"},
+    {"EVENT_SCHEMA", SS_CFG_STRING, "CardTransaction", SS_UNBOUNDED,
+     offsetof(svc_config, event_schema),
+     "record schema of events.raw (a schemas/*.avsc name); the definitions are checked against it"},
     {"SCHEMA_REGISTRY_URL", SS_CFG_STRING, "", SS_UNBOUNDED, offsetof(svc_config, registry_url),
      "Schema Registry URL; empty = local ids"},
     {"HTTP_BIND", SS_CFG_STRING, "0.0.0.0", SS_UNBOUNDED, offsetof(svc_config, http_bind),
@@ -164,7 +167,7 @@ static int open_codecs(svc *s, char *err, size_t errlen)
     if (!(s->registry = ss_avro_registry_new(s->cfg.schema_dir, s->cfg.registry_url, err, errlen)))
         return -1;
     snprintf(subject, sizeof subject, "%s-value", s->cfg.topic_raw);
-    if (!(s->raw_codec = ss_avro_codec_new(s->registry, "CardTransaction", subject, err, errlen)))
+    if (!(s->raw_codec = ss_avro_codec_new(s->registry, s->cfg.event_schema, subject, err, errlen)))
         return -1;
     snprintf(subject, sizeof subject, "%s-value", s->cfg.topic_features);
     if (!(s->vector_codec = ss_avro_codec_new(s->registry, "FeatureVector", subject, err, errlen)))

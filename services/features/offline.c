@@ -147,7 +147,7 @@ offline_store *offline_new(const offline_opts *opts, char *err, size_t errlen)
     o->schema = avro_schema_incref(opts->schema);
     o->close_after_ms = opts->close_after_ms;
     o->idle_close_ms = opts->idle_close_ms > 0 ? opts->idle_close_ms : 600000;
-    o->max_open = opts->max_open > 0 ? opts->max_open : 4;
+    o->max_open = opts->max_open > 0 ? opts->max_open : 24;
     o->max_time = INT64_MIN;
     char root[PATH_MAX];
     snprintf(root, sizeof root, "%s/%s", o->dir, o->kind);

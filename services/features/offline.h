@@ -28,7 +28,7 @@ typedef struct offline_opts {
     avro_schema_t schema;   /* record schema of every file (borrowed, kept alive) */
     int64_t close_after_ms; /* close an hour once newer records are this far past its end */
     int64_t idle_close_ms;  /* close an hour's file after this long without records (wall) */
-    int max_open;           /* open hours at most (default 4) */
+    int max_open;           /* open hours at most (default 24) */
     const char *codec;      /* "deflate" (default) or "null" */
 } offline_opts;
 

@@ -51,6 +51,7 @@ const ss_config_entry scorer_config_table[] = {
     {"HTTP_PORT", SS_CFG_INT, "8083", 0, 65535, CFG(http_port), "HTTP port (0 = any free port)."},
     {"DRAIN_TIMEOUT", SS_CFG_DURATION, "30s", 0, 600000, CFG(drain_ms),
      "On SIGTERM: how long to wait for in-flight events."},
+    SS_EVENT_RULES_CONFIG(scorer_config, rules),
     SS_CFG_END,
 };
 
@@ -59,6 +60,7 @@ typedef struct app {
     struct event_base *base;
     ss_avro_registry *reg;
     ss_avro_codec *event_codec;
+    ss_event_rules *rules;
     ss_redis *redis;
     ss_feature_defs *defs;
     ss_features *features;
@@ -75,7 +77,7 @@ static void on_models_changed(void *arg)
 {
     app *a = arg;
     char err[512];
-    if (a->stopping || !a->models.slot[SCORER_ACTIVE].model) return;
+    if (a->stopping || !a->stream || !a->models.slot[SCORER_ACTIVE].model) return;
     if (scorer_stream_consumer(a->stream)) return;
     if (scorer_stream_start(a->stream, err, sizeof err) < 0) {
         ss_log(SS_LOG_ERROR, "cannot start the consumer", "error", err, NULL);
@@ -114,6 +116,8 @@ static int setup(app *a, char *err, size_t errlen)
     if (!a->reg) return -1;
     a->event_codec = ss_avro_codec_new(a->reg, "CardTransaction", NULL, err, errlen);
     if (!a->event_codec) return -1;
+    a->rules = ss_event_rules_new(&cfg->rules, ss_avro_codec_schema(a->event_codec), err, errlen);
+    if (!a->rules) return -1;
     a->redis = ss_redis_new(a->base, cfg->redis_url, err, errlen);
     if (!a->redis) return -1;
     a->defs = ss_feature_defs_load(cfg->features_file, err, errlen);
@@ -128,7 +132,7 @@ static int setup(app *a, char *err, size_t errlen)
     a->models.on_change_arg = a;
     a->stream = scorer_stream_new(a->base, cfg, a->reg, &a->models, err, errlen);
     if (!a->stream) return -1;
-    a->sync = scorer_sync_new(a->http, a->features, a->event_codec, &a->models);
+    a->sync = scorer_sync_new(a->http, a->features, a->event_codec, a->rules, &a->models);
     a->admin = scorer_admin_new(a->http, a->redis, &a->models);
     ss_http_add_ready_check(a->http, "model", scorer_models_ready, &a->models);
     ss_http_add_ready_check(a->http, "redis", ss_redis_ready_check, a->redis);
@@ -146,16 +150,23 @@ static int setup(app *a, char *err, size_t errlen)
     return 0;
 }
 
+/* Order matters: Redis callbacks still pending run while ss_redis_free tears
+ * the connection down (admin replies, features peeks answering /v1/score,
+ * registry polls), so everything they touch (http, sync, admin, models)
+ * outlives it; ss_features_free defers to its last reply. */
 static void teardown(app *a)
 {
+    a->stopping = 1;               /* no consumer start from a late model swap */
     scorer_stream_free(a->stream); /* flushes outstanding scores */
+    a->stream = NULL;
+    if (a->features) ss_features_free(a->features);
+    if (a->redis) ss_redis_free(a->redis);
     scorer_admin_free(a->admin);
     scorer_sync_free(a->sync);
     if (a->http) ss_http_free(a->http);
-    if (a->features) ss_features_free(a->features);
-    if (a->redis) ss_redis_free(a->redis);
     scorer_models_free(&a->models);
     if (a->defs) ss_feature_defs_free(a->defs);
+    if (a->rules) ss_event_rules_free(a->rules);
     if (a->event_codec) ss_avro_codec_free(a->event_codec);
     if (a->reg) ss_avro_registry_free(a->reg);
     ss_service_signals_free();

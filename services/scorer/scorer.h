@@ -20,6 +20,7 @@
 #include "common/http.h"
 #include "common/kafka.h"
 #include "common/metrics.h"
+#include "events/validate.h"
 #include "common/redis.h"
 #include "model/model.h"
 #include "model/registry.h"
@@ -41,6 +42,7 @@ typedef struct scorer_config {
     int64_t http_port;
     int64_t poll_ms;
     int64_t drain_ms;
+    ss_event_rules_config rules; /* POST /v1/score validation, as ingest's */
 } scorer_config;
 
 extern const ss_config_entry scorer_config_table[];
@@ -123,7 +125,6 @@ json_t *scorer_result_json(const ss_model *model, const char *event_id, const sc
 
 /* ------------------------------------------------------------ the service */
 
-typedef struct scorer scorer;
 
 /* stream.c */
 typedef struct scorer_stream scorer_stream;
@@ -147,10 +148,12 @@ struct ss_feature_vector;
 /** Bundle-ordered inputs from a features-library vector (the synchronous
  * path's twin of scorer_inputs_from_map); unknown names and nulls are NaN. */
 void scorer_inputs_from_vector(const ss_model *model, const struct ss_feature_vector *v, double *x);
-/** POST /v1/score on h; features computes the vectors (peek), event_codec
- * validates request bodies (CardTransaction). */
+struct ss_event_rules;
+/** POST /v1/score on h; rules validate request bodies into values of
+ * event_codec's schema (the canonical event, as ingest does), features
+ * computes their vectors (peek). */
 scorer_sync *scorer_sync_new(ss_http *h, struct ss_features *features, ss_avro_codec *event_codec,
-                             scorer_models *models);
+                             const struct ss_event_rules *rules, scorer_models *models);
 void scorer_sync_free(scorer_sync *s);
 
 /* admin.c */

@@ -27,6 +27,8 @@ struct scorer_stream {
     ss_metric *latency;
     ss_metric *dlq;
     ss_metric *absent;
+    ss_metric *shadow_agree[2]; /* [0] decisions differ, [1] agree */
+    ss_metric *shadow_diff;
 };
 
 static double *inputs_buf(scorer_stream *s, size_t n)
@@ -53,7 +55,7 @@ static int get_long(avro_value_t *rec, const char *field, int64_t *out)
 
 /* Score with one role's bundle and produce the record. */
 static int score_role(scorer_stream *s, int role, const scorer_event *ev, avro_value_t *features,
-                      ss_inflight *in, char *err, size_t errlen)
+                      ss_inflight *in, scorer_result *out, char *err, size_t errlen)
 {
     scorer_slot *slot = &s->models->slot[role];
     const ss_model *model = slot->model;
@@ -63,6 +65,7 @@ static int score_role(scorer_stream *s, int role, const scorer_event *ev, avro_v
     scorer_result r;
     int64_t t0 = ss_mono_us();
     scorer_score(model, x, &r);
+    *out = r;
     if (role == SCORER_ACTIVE) ss_metric_observe(s->latency, (double)(ss_mono_us() - t0) / 1e6);
 
     avro_value_t *v = ss_avro_codec_new_value(s->out_codec);
@@ -94,13 +97,18 @@ int scorer_stream_handle(scorer_stream *s, avro_value_t *fv, ss_inflight *in, ch
         avro_value_get_by_name(fv, "features", &features, NULL))
         return ss_err(err, errlen, "bad feature vector: %s", avro_strerror());
     ss_assert(s->models->slot[SCORER_ACTIVE].model); /* the consumer starts with a model */
-    if (score_role(s, SCORER_ACTIVE, &ev, &features, in, err, errlen) < 0) return -1;
+    scorer_result primary, shadow;
+    if (score_role(s, SCORER_ACTIVE, &ev, &features, in, &primary, err, errlen) < 0) return -1;
     if (s->models->slot[SCORER_SHADOW].model) {
         char serr[256];
         /* a shadow failure never touches the primary path */
-        if (score_role(s, SCORER_SHADOW, &ev, &features, in, serr, sizeof serr) < 0)
+        if (score_role(s, SCORER_SHADOW, &ev, &features, in, &shadow, serr, sizeof serr) < 0) {
             ss_log(SS_LOG_WARN, "shadow score failed", "event_id", ev.event_id, "error", serr,
                    NULL);
+        } else {
+            ss_metric_inc(s->shadow_agree[shadow.decision == primary.decision]);
+            ss_metric_observe(s->shadow_diff, fabs(shadow.score - primary.score));
+        }
     }
     return 0;
 }
@@ -163,6 +171,16 @@ scorer_stream *scorer_stream_new(struct event_base *base, const scorer_config *c
                               "Primary model inference time per event (prediction + reasons).",
                               NULL, NULL, 0);
     s->dlq = ss_counter("ss_scorer_dlq_total", "Feature vectors sent to the DLQ.", NULL);
+    s->shadow_agree[0] =
+        ss_counter("ss_scorer_shadow_decisions_total",
+                   "Shadow vs primary decision on the same event.", "agree=\"false\"");
+    s->shadow_agree[1] =
+        ss_counter("ss_scorer_shadow_decisions_total",
+                   "Shadow vs primary decision on the same event.", "agree=\"true\"");
+    static const double diff_bounds[] = {0.001, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1};
+    s->shadow_diff = ss_histogram("ss_scorer_shadow_score_diff",
+                                  "|shadow score - primary score| on the same event.", NULL,
+                                  diff_bounds, sizeof diff_bounds / sizeof diff_bounds[0]);
     s->absent =
         ss_counter("ss_scorer_absent_features_total",
                    "Bundle features absent from incoming vectors (scored as missing).", NULL);

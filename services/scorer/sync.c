@@ -1,6 +1,7 @@
 /* sync.c - POST /v1/score: synchronous scoring for the gateway.
  *
- * request JSON -> CardTransaction (validated field by field) -> features
+ * request JSON -> canonical event, validated by libs/events with the same
+ * rules as ingest (stable reason codes, the failing field) -> features
  * library peek (the vector this event would get from the current Redis state,
  * persisting nothing) -> active bundle -> score, decision, reasons, version.
  * The same features library and the same scoring code as the stream path, so
@@ -9,14 +10,18 @@
 #include <math.h>
 #include <string.h>
 
+#include <strings.h>
+
 #include "common/log.h"
 #include "common/util.h"
+#include "events/validate.h"
 #include "features/features.h"
 #include "scorer.h"
 
 struct scorer_sync {
     ss_features *features;
     ss_avro_codec *event_codec;
+    const ss_event_rules *rules;
     scorer_models *models;
     ss_metric *latency;
 };
@@ -79,23 +84,26 @@ static void h_score(struct evhttp_request *req, const ss_http_params *p, void *a
                               s->models->name);
         return;
     }
-    json_t *body = ss_http_body_json(req, 1);
-    if (!body) {
-        count(400);
-        return; /* replied */
-    }
-    char err[512];
-    const char *field = NULL;
-    avro_value_t *ev = ss_avro_codec_new_value(s->event_codec);
-    if (!json_is_object(body) || ss_avro_from_json(ev, body, err, sizeof err, &field) < 0) {
-        count(400);
-        ss_http_reply_problem(req, 400, "invalid event",
-                              field ? json_pack("{s:s}", "field", field) : NULL, "bad event: %s",
-                              json_is_object(body) ? err : "expected a JSON object");
-        json_decref(body);
+    const char *ctype = ss_http_header(req, "Content-Type");
+    if (!ctype || strncasecmp(ctype, "application/json", 16) != 0) {
+        count(415);
+        ss_http_reply_problem(req, 415, "unsupported media type", NULL,
+                              "bad request: expected Content-Type application/json, got \"%s\"",
+                              ctype ? ctype : "");
         return;
     }
-    json_decref(body);
+    size_t len = 0;
+    const char *body = ss_http_body(req, &len);
+    avro_value_t *ev = ss_avro_codec_new_value(s->event_codec);
+    ss_event_error e;
+    if (ss_event_validate_json(s->rules, body ? body : "", body ? len : 0, ev, &e) < 0) {
+        count(400);
+        ss_http_reply_problem(req, 400, "invalid event",
+                              json_pack("{s:s,s:s}", "reason", e.reason, "field", e.field),
+                              "bad event: %s", e.detail);
+        return;
+    }
+    char err[512];
     sync_req *sr = ss_calloc(1, sizeof *sr);
     sr->s = s;
     sr->req = req;
@@ -108,11 +116,12 @@ static void h_score(struct evhttp_request *req, const ss_http_params *p, void *a
 }
 
 scorer_sync *scorer_sync_new(ss_http *h, struct ss_features *features, ss_avro_codec *event_codec,
-                             scorer_models *models)
+                             const struct ss_event_rules *rules, scorer_models *models)
 {
     scorer_sync *s = ss_calloc(1, sizeof *s);
     s->features = features;
     s->event_codec = event_codec;
+    s->rules = rules;
     s->models = models;
     s->latency = ss_histogram("ss_scorer_sync_seconds",
                               "Synchronous scoring time (features peek + model), per request.",

@@ -12,10 +12,11 @@ Ids are global and start at --first-id (default 1001, so they never collide
 with the local registry's ids); registering an equal schema (same parsed JSON)
 again returns the existing id, as Confluent does.
 
-usage: fake_schema_registry.py --port-file FILE [--port 0] [--first-id N]
+usage: fake_schema_registry.py --port-file FILE [--port 0] [--first-id N] [--state FILE]
 """
 import argparse
 import json
+import os
 import re
 import sys
 import threading
@@ -25,11 +26,25 @@ CTYPE = "application/vnd.schemaregistry.v1+json"
 
 
 class Registry:
-    def __init__(self, first_id):
+    def __init__(self, first_id, state=None):
         self.lock = threading.Lock()
         self.next_id = first_id
         self.schemas = {}   # id -> schema text
         self.subjects = {}  # subject -> [id, ...] (version = index + 1)
+        self.state = state
+        if state and os.path.exists(state):
+            with open(state) as f:
+                d = json.load(f)
+            self.next_id = d["next_id"]
+            self.schemas = {int(k): v for k, v in d["schemas"].items()}
+            self.subjects = d["subjects"]
+
+    def save(self):
+        if self.state:
+            with open(self.state + ".tmp", "w") as f:
+                json.dump({"next_id": self.next_id, "schemas": self.schemas,
+                           "subjects": self.subjects}, f)
+            os.rename(self.state + ".tmp", self.state)
 
     def register(self, subject, text):
         parsed = json.loads(text)
@@ -44,6 +59,7 @@ class Registry:
             versions = self.subjects.setdefault(subject, [])
             if sid not in versions:
                 versions.append(sid)
+            self.save()
             return sid
 
 
@@ -111,12 +127,12 @@ def main():
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--port-file", required=True)
     ap.add_argument("--first-id", type=int, default=1001)
+    ap.add_argument("--state", help="keep registrations in this file across restarts")
     args = ap.parse_args()
-    Handler.registry = Registry(args.first_id)
+    Handler.registry = Registry(args.first_id, args.state)
     srv = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
     with open(args.port_file + ".tmp", "w") as f:
         f.write(str(srv.server_address[1]))
-    import os
     os.rename(args.port_file + ".tmp", args.port_file)
     srv.serve_forever()
 

@@ -265,9 +265,13 @@ static void test_routing_and_params(void **state)
     assert_non_null(strstr(body_of(r), "\"n\":2"));
     ss_free(r);
 
-    /* HEAD is answered by GET routes, without a body */
-    r = curl(f, "-I http://127.0.0.1:PORT/hello");
+    /* HEAD is answered by GET routes: the GET's Content-Length, no body, and
+     * the keep-alive connection stays usable for the next request */
+    r = curl(f, "-I http://127.0.0.1:PORT/hello -o /dev/null -w '%%{http_code}' "
+                "http://127.0.0.1:PORT/hello");
     assert_int_equal(status_of(r), 200);
+    assert_non_null(strstr(r, "Content-Length: 18\r\n"));
+    assert_non_null(strstr(r, "\r\n\r\n200")); /* no body bytes before the next answer */
     ss_free(r);
 
     /* a NUL in a parameter is refused */

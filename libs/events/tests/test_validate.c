@@ -257,6 +257,75 @@ static void test_rules_config_errors(void **state)
     ss_event_rules_free(r);
 }
 
+/* Every reason the library may give: a mutation must land on one of them. */
+static int known_reason(const char *r)
+{
+    static const char *all[] = {
+        SS_EV_INVALID_JSON,   SS_EV_NOT_AN_OBJECT,  SS_EV_DUPLICATE_FIELD,
+        SS_EV_UNKNOWN_FIELD,  SS_EV_MISSING_FIELD,  SS_EV_WRONG_TYPE,
+        SS_EV_BAD_ENUM,       SS_EV_NOT_FINITE,     SS_EV_OUT_OF_RANGE,
+        SS_EV_BAD_CURRENCY,   SS_EV_BAD_TIMESTAMP,  SS_EV_FUTURE_TIMESTAMP,
+        SS_EV_TOO_LONG,       SS_EV_EMPTY_STRING,   SS_EV_INVALID_UTF8,
+        SS_EV_BAD_MAGIC,      SS_EV_UNKNOWN_SCHEMA, SS_EV_INCOMPATIBLE_SCHEMA,
+        SS_EV_TRUNCATED_AVRO, SS_EV_TRAILING_BYTES, SS_EV_EMPTY_MESSAGE,
+        SS_EV_TOO_LARGE};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        if (r && strcmp(r, all[i]) == 0) return 1;
+    return 0;
+}
+
+/* Random byte mutations of valid JSON and Avro events (deterministic seed):
+ * never a crash (ASan/UBSan in CI), always a known reason or a valid event. */
+static void test_mutations(void **state)
+{
+    fixture *f = *state;
+    const char *json = "{\"event_id\":\"mut-1\",\"event_time\":\"2025-11-24T10:30:00.250+01:00\","
+                       "\"card_id\":\"card-1\",\"merchant_id\":\"m\\u00e9\",\"amount\":12.5,"
+                       "\"currency\":\"EUR\",\"merchant_category\":\"5411\",\"merchant_country\":"
+                       "\"DE\",\"channel\":\"POS\",\"latitude\":null,\"auth_result\":\"APPROVED\"}";
+    ss_buf avro;
+    ss_buf_init(&avro);
+    avro_value_t *v = ss_avro_codec_new_value(f->codec);
+    ss_event_error e;
+    assert_int_equal(ss_event_validate_json(f->rules, json, strlen(json), v, &e), 0);
+    assert_int_equal(ss_avro_encode(f->codec, v, &avro, NULL, 0), 0);
+    srand(11);
+    char buf[512];
+    int accepted = 0;
+    for (int round = 0; round < 30000; round++) {
+        const char *src = round % 2 ? json : avro.data;
+        size_t n = round % 2 ? strlen(json) : avro.len;
+        memcpy(buf, src, n);
+        for (int k = 1 + rand() % 3; k > 0; k--) {
+            size_t at = (size_t)rand() % n;
+            switch (rand() % 3) {
+            case 0:
+                buf[at] = (char)rand();
+                break; /* flip a byte */
+            case 1:
+                n = at + 1;
+                break; /* truncate */
+            default:
+                memmove(buf + at, buf + at + 1, n - at - 1), n--; /* delete */
+            }
+            if (n == 0) break;
+        }
+        avro_value_t *out = NULL;
+        memset(&e, 0, sizeof e);
+        int rc = ss_event_validate_any(f->rules, f->codec, buf, n, &out, &e);
+        if (rc == 0) {
+            accepted++;
+            ss_event_info info;
+            assert_int_equal(ss_event_info_get(f->rules, out, &info), 0);
+        } else if (!known_reason(e.reason)) {
+            fail_msg("round %d: unknown reason %s (%s)", round, e.reason ? e.reason : "NULL",
+                     e.detail);
+        }
+    }
+    print_message("%d of 30000 mutations still valid events\n", accepted);
+    ss_buf_free(&avro);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -265,6 +334,7 @@ int main(void)
         cmocka_unit_test(test_rfc3339),
         cmocka_unit_test(test_utf8),
         cmocka_unit_test(test_rules_config_errors),
+        cmocka_unit_test(test_mutations),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

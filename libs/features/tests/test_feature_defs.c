@@ -144,6 +144,13 @@ static const bad_case bad_cases[] = {
      "grace: bad duration \"soon\""},
     {"{\"version\":\"v\"," ENT ",\"features\":[]}", "features: expected a non-empty array"},
     {"[1,2]", "(root): expected a JSON object"},
+    /* errors about a named object carry its line */
+    {"{\"version\":\"v\",\n" ENT ",\n\"features\":[\n " CNT ",\n"
+     " {\"name\":\"b\",\"entity\":\"card\",\"agg\":\"count\",\"window\":\"5x\"}\n]}\n",
+     "t.json:5: features[1] (b).window: bad duration \"5x\""},
+    {"{\"version\":\"v\",\"filters\":{\n\"x\":{\"field\":\"a\",\"gt\":\"b\"}},\n" ENT
+     ",\"features\":[" CNT "]}",
+     "t.json:2: filters.x.gt: expected number"},
     {F("{\"name\":\"n\",\"entity\":\"card\",\"agg\":\"time_since_last\",\"group_by\":\"channel\"}"),
      "features[0] (n): group_by: not allowed for time_since_last"},
 };

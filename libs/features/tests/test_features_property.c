@@ -397,6 +397,50 @@ static void test_replay_after_vector_expiry(void **state)
     ss_buf_free(&after);
 }
 
+static ss_feature_defs *use_defs(ss_feature_defs *d);
+
+/* New definitions (another script): a redelivered event is not applied again
+ * and gets a vector of the new definitions, never a stored one of the old. */
+static void test_redelivery_after_definitions_change(void **state)
+{
+    char err[512];
+    ss_buf before, after;
+    static outcome again[NEV];
+    (void)state;
+    static char text[sizeof TEST_DEFS + 256];
+    snprintf(text, sizeof text, "%s", TEST_DEFS);
+    char *v = strstr(text, "prop-1");
+    memcpy(v, "prop-2", 6);
+    char *last = strrchr(text, ']');
+    snprintf(last, sizeof text - (size_t)(last - text),
+             ",{\"name\": \"c_max_1h\", \"entity\": \"card\", \"agg\": \"max\", "
+             "\"field\": \"amount\", \"window\": \"1h\"}]}\n");
+    ss_feature_defs *d2 = ss_feature_defs_parse(text, strlen(text), "v2", err, sizeof err);
+    if (!d2) fail_msg("%s", err);
+    size_t n = make_stream(13, events, 15000);
+    ss_buf_init(&before);
+    ss_buf_init(&after);
+    flush_state();
+    for (size_t i = 0; i < n; i++)
+        issue(&events[i], 0, &first[i]);
+    wait_all(first, n);
+    snapshot(&before);
+    ss_feature_defs *old = use_defs(d2);
+    for (size_t i = 0; i < n; i++)
+        issue(&events[i], 0, &again[i]);
+    wait_all(again, n); /* no "bad script reply" errors */
+    for (size_t i = 0; i < n; i++)
+        assert_true(again[i].duplicate);
+    use_defs(old);
+    ss_feature_defs_free(d2);
+    snapshot(&after);
+    /* the new script stored no vectors and applied nothing */
+    assert_int_equal(before.len, after.len);
+    assert_memory_equal(before.data, after.data, before.len);
+    ss_buf_free(&before);
+    ss_buf_free(&after);
+}
+
 /** Swap the definitions under test (a fresh ss_features on the same Redis). */
 static ss_feature_defs *use_defs(ss_feature_defs *d)
 {
@@ -574,6 +618,7 @@ int main(void)
         cmocka_unit_test(test_matches_brute_force),
         cmocka_unit_test(test_replay_leaves_state_unchanged),
         cmocka_unit_test(test_replay_after_vector_expiry),
+        cmocka_unit_test(test_redelivery_after_definitions_change),
         cmocka_unit_test(test_card_fraud_matches_brute_force),
         cmocka_unit_test(test_online_vectors),
     };

@@ -8,8 +8,8 @@ Confluent framing (0x00, 4-byte big-endian schema id) + Avro binary.
   kafka_io.py labels BROKERS TOPIC IN.jsonl COUNT            produce labels for the first COUNT events
   kafka_io.py garbage BROKERS TOPIC TEXT                      produce one undecodable message
   kafka_io.py headers BROKERS TOPIC TIMEOUT_S                print the headers of the first message
-  kafka_io.py consume BROKERS TOPIC SCHEMA N TIMEOUT_S OUT.jsonl
-      read TOPIC from the beginning until N records (or timeout);
+  kafka_io.py consume BROKERS TOPIC SCHEMA N TIMEOUT_S OUT.jsonl [records|distinct]
+      read TOPIC from the beginning until N records / N distinct event ids (or timeout);
       writes {"key", "record"} lines, prints the number of records
 """
 import io
@@ -135,18 +135,26 @@ def cmd_labels(brokers, topic, in_path, count):
     print(len(labels))
 
 
-def cmd_consume(brokers, topic, stem, n, timeout_s, out_path):
+def cmd_consume(brokers, topic, stem, n, timeout_s, out_path, mode="records"):
+    """mode "records": stop at N records; "distinct": at N distinct event ids
+    once nothing new arrived for 2 s (duplicates may follow)."""
     parsed, _ = schema(stem)
     c = Consumer({"bootstrap.servers": brokers, "group.id": "test-" + uuid.uuid4().hex,
                   "auto.offset.reset": "earliest", "enable.auto.commit": False})
     c.subscribe([topic])
-    records = []
+    records, ids, last = [], set(), time.time()
     deadline = time.time() + float(timeout_s)
-    while len(records) < int(n) and time.time() < deadline:
+    while time.time() < deadline:
+        if mode == "records" and len(records) >= int(n):
+            break
+        if mode == "distinct" and len(ids) >= int(n) and time.time() - last > 2:
+            break
         m = c.poll(0.2)
         if m is None or m.error():
             continue
+        last = time.time()
         rec = decode(parsed, m.value())
+        ids.add(rec["event_id"])
         records.append({"key": m.key().decode() if m.key() else None, "record": rec})
     c.close()
     with open(out_path, "w") as f:

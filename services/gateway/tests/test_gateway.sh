@@ -259,6 +259,21 @@ ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 check "kafka down: single event not acknowledged -> 503 (after ${ms} ms)" test "$CODE" = 503
 req POST /v1/events "${AUTH[@]}" "${JSON[@]}" -d "[$(event e-down2),$(event e-down3)]"
 check "kafka down: batch -> 503, items failed" test "$CODE:$(jqb .failed):$(jqb .accepted)" = "503:2:0"
+# SIGTERM while a request waits for Kafka: the client still gets its answer
+# (no 2xx: Kafka is down), then the gateway exits cleanly
+GW_MAIN=$GW
+gw_start gwdrain
+curl -sS -o "$SS_TMP/drain.body" -w '%{http_code}' --max-time 20 "${AUTH[@]}" "${JSON[@]}" \
+  -d "$(event e-drain)" "$GW/v1/events" >"$SS_TMP/drain.code" 2>/dev/null &
+CURL_PID=$!
+sleep 0.5
+kill -TERM "$SS_PID_gwdrain"
+wait "$CURL_PID"
+check "drain: a request in flight at SIGTERM is answered ($(cat "$SS_TMP/drain.code"))" \
+  test "$(cat "$SS_TMP/drain.code")" = 503
+check "drain: the gateway then exits cleanly" wait "$SS_PID_gwdrain"
+GW=$GW_MAIN
+
 ss_kafka_up
 ok_after_up() {
   local i; for i in $(seq 30); do

@@ -97,6 +97,18 @@ for n in 1 2 3; do
     "$(jq -r '.decision + " " + .model_version' "$SS_TMP/sync-$n.json")" = "$(jq -r '.decision + " " + .model_version' <<<"$stream")"
 done
 
+# ---- the scorer hop reuses the pool's keep-alive connections
+accepted() { curl -fsS "http://127.0.0.1:$SCORER_PORT/metrics" |
+  awk '$1 == "streamscore_http_connections_accepted_total" { print $2 }'; }
+before=$(accepted)
+oks=0
+for i in $(seq 1 40); do
+  [ "$(post POST /v1/score -d "$(event "pool-$i" c-pool 5 $((40000 + i)))")" = 200 ] && oks=$((oks + 1))
+done
+after=$(accepted)
+check "pool: 40 sync scores ($oks x 200) opened $((after - before)) scorer connections (pool of 8)" \
+  test "$oks" = 40 -a $((after - before)) -ge 1 -a $((after - before)) -le 8
+
 # ---- online vector written by the features service
 code=$(post GET /v1/features/card/c-e2e-1)
 check "features: online vector of card c-e2e-1 ($code)" \

@@ -25,3 +25,10 @@ settled() { [ "$(metric ingest_pending)" = 0 ]; }
 consume() { "$SS_BIN/sskafka" consume -b "$KAFKA_BROKERS" -t "$1" --idle-ms "${2:-1500}" --format json; }
 # raw_events FILE: decode the values of an sskafka json dump of events.raw to JSON lines
 raw_events() { jq -r .value_hex "$1" | "$SS_BIN/avrocat" decode card_transaction; }
+# to_files HEXFILE PREFIX: one binary file per hex line, $SS_TMP/PREFIX-0001.bin ...
+# (kcat -P sends each file as one message: binary Avro needs no delimiter)
+to_files() {
+  /usr/bin/python3 -c 'import sys
+for i, line in enumerate(open(sys.argv[1]), 1):
+    open("%s-%04d.bin" % (sys.argv[2], i), "wb").write(bytes.fromhex(line.strip()))' "$1" "$SS_TMP/$2"
+}

@@ -23,11 +23,6 @@ jq -r '[.card_id, (. | tojson)] | @tsv' "$SS_TMP/json.jsonl" |
   kcat -b "$KAFKA_BROKERS" -P -t events.ingest -K $'\t'
 check "kcat produced 100 JSON events" test $? = 0
 
-to_files() { # HEXFILE PREFIX: one binary file per hex line (kcat sends a file as one message)
-  $PY -c 'import sys
-for i, line in enumerate(open(sys.argv[1]), 1):
-    open("%s-%04d.bin" % (sys.argv[2], i), "wb").write(bytes.fromhex(line.strip()))' "$1" "$SS_TMP/$2"
-}
 $PY $EV avro schemas/card_transaction.avsc 1 <"$SS_TMP/avro.jsonl" >"$SS_TMP/avro.hex"
 $PY $EV avro schemas/history/card_transaction.v0.avsc 6 <"$SS_TMP/v0.jsonl" >"$SS_TMP/v0.hex"
 to_files "$SS_TMP/avro.hex" avro

@@ -83,8 +83,13 @@ check "sync reply has score, decision, reasons, version" jq -e \
    and (.features|has("card_txn_count_1h"))' "$SS_TMP/s.json"
 code=$(curl -s -o "$SS_TMP/e.json" -w '%{http_code}' -X POST -H 'content-type: application/json' \
   -d '{"event_id":"x","amount":"lots"}' "$BASE/v1/score")
-check "invalid event -> 400 naming the field ($(jq -r .detail "$SS_TMP/e.json"))" \
-  test "$code" = 400
+check "invalid event -> 400 with reason and field ($(jq -c '[.reason,.field,.detail]' "$SS_TMP/e.json"))" \
+  bash -c "[ $code = 400 ] && jq -e '(.reason|length>0) and (.field|length>0)' '$SS_TMP/e.json' >/dev/null"
+code=$(curl -s -o "$SS_TMP/t.json" -w '%{http_code}' -X POST -H 'content-type: application/json' \
+  -d "${event/1764000000000/\"2025-11-24T16:00:00Z\"}" "$BASE/v1/score")
+check "RFC 3339 event time accepted, as by ingest ($code)" test "$code" = 200
+code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'content-type: text/plain' -d "$event" "$BASE/v1/score")
+check "wrong content type -> 415 ($code)" test "$code" = 415
 
 # ---- hot swap under load, with a shadow model
 check "cli shadow v3" "$SCORER" shadow v3
@@ -101,6 +106,12 @@ check "metrics count scores by version and decision" bash -c \
   "curl -fsS $BASE/metrics | grep -q 'ss_scorer_scores_total{model_version=\"v2\",role=\"PRIMARY\"'"
 check "metrics have the inference histogram" bash -c \
   "curl -fsS $BASE/metrics | grep -q '^ss_scorer_inference_seconds_bucket'"
+shadow_compared() {
+  curl -fsS "$BASE/metrics" | awk '/^ss_scorer_shadow_decisions_total/ {n += $2} END {exit !(n >= 3000)}'
+}
+check "shadow decisions compared with primary for every event" shadow_compared
+check "metrics count reloads" bash -c \
+  "curl -fsS $BASE/metrics | grep -qE '^ss_scorer_model_reloads_total\\{role=\"active\"\\} [4-9]'"
 check "cli list" bash -c "'$SCORER' list | grep -q '^active v2'"
 check "cli rollback" "$SCORER" rollback
 check "rollback reloads v1" ss_wait_for 5 bash -c "[ \"\$(curl -fsS $BASE/v1/models | jq -r .loaded.active)\" = v1 ]"

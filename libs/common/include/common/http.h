@@ -15,10 +15,11 @@ typedef struct ss_http ss_http;
 typedef struct ss_http_opts {
     const char *bind;       /* default "0.0.0.0" */
     int port;               /* 0 = pick a free port (see ss_http_port) */
-    size_t max_header_size; /* default 8 KiB -> 431/413 */
-    size_t max_body_size;   /* default 1 MiB -> 413 */
-    int timeout_s;          /* read/write timeout, default 10 */
-    int max_connections;    /* 0 = unlimited */
+    size_t max_header_size; /* default 8 KiB -> 431 problem; above 2x evhttp answers 400 itself */
+    size_t max_body_size;   /* default 1 MiB -> 413 problem; above 2x evhttp answers 413 itself */
+    int timeout_s;          /* default 10: a complete request is due within this of accept or
+                               of the previous reply (slow clients dropped); write timeout + 1 */
+    int max_connections;    /* 0 = unlimited; above it new connections are closed at once */
     const char *tls_cert;   /* PEM paths; both set = HTTPS only */
     const char *tls_key;
 } ss_http_opts;

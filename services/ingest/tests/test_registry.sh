@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# ingest with a Schema Registry (a Confluent-compatible fake; the real one is
+# not available here): the canonical schema is registered under
+# events.raw-value and events.raw is framed with that id; producers' schemas
+# (registered by another client) are fetched by id and resolved. When the
+# registry is down on first sight of an id, the input waits (readyz false,
+# nothing dead-lettered, later inputs keep their order) and goes through once
+# the registry is back.
+# timeout: 120
+. "$(dirname "$0")/../../../tests/lib.sh"
+cd "$SS_ROOT"
+. services/ingest/tests/ingest_lib.sh
+PY=/usr/bin/python3
+EV=services/ingest/tests/events_py.py
+SRPY=libs/common/tests/fake_schema_registry.py
+SR_PORT=$(ss_free_port)
+start_sr() {
+  rm -f "$SS_TMP/sr.port"
+  ss_spawn sr $PY $SRPY --port "$SR_PORT" --port-file "$SS_TMP/sr.port" --state "$SS_TMP/sr.state"
+  ss_wait_for 10 test -s "$SS_TMP/sr.port"
+}
+SR="http://127.0.0.1:$SR_PORT"
+register() { # SUBJECT SCHEMA_FILE -> id
+  jq -Rs '{schema: .}' "$2" | curl -fsS -X POST -H 'Content-Type: application/vnd.schemaregistry.v1+json' \
+    --data-binary @- "$SR/subjects/$1/versions" | jq -r .id
+}
+
+ss_start_redis && ss_start_kafka 2 && start_sr || { not_ok "redis, devkafka and the registry start"; ss_done; }
+check "ingest starts with SCHEMA_REGISTRY_URL" start_ingest SCHEMA_REGISTRY_URL="$SR"
+raw_id=$(curl -fsS "$SR/subjects/events.raw-value/versions/latest" | jq -r .id)
+check "ingest registered the canonical schema under events.raw-value" test "$raw_id" = 1001
+
+v0_id=$(register events.ingest-value schemas/history/card_transaction.v0.avsc)
+$PY $EV gen 20 1 sr --no-optional >"$SS_TMP/v0.jsonl"
+$PY $EV avro schemas/history/card_transaction.v0.avsc "$v0_id" <"$SS_TMP/v0.jsonl" >"$SS_TMP/v0.hex"
+to_files "$SS_TMP/v0.hex" v0
+kcat -b "$KAFKA_BROKERS" -P -t events.ingest -k sr "$SS_TMP"/v0-*.bin
+check "events written under the producer's registry id reach events.raw" ss_wait_for 30 metric_at_least ingest_messages_out_total 20
+check "ingest fetched that id from the registry" grep -q "GET /schemas/ids/$v0_id" "$SS_TMP/sr.log"
+consume events.raw >"$SS_TMP/raw.jsonl"
+check "events.raw is framed with the registry id of events.raw-value" \
+  test "$(jq -r '.value_hex[0:10]' "$SS_TMP/raw.jsonl" | sort -u)" = "$(printf '00%08x' "$raw_id")"
+jq -r .value_hex "$SS_TMP/raw.jsonl" | "$SS_BIN/avrocat" --registry "$SR" decode card_transaction >"$SS_TMP/raw.events"
+check "decoded through the registry, field-for-field equal (defaults filled)" $PY $EV same "$SS_TMP/v0.jsonl" "$SS_TMP/raw.events"
+
+# a new writer schema appears while the registry is down
+new_id=$(register events.ingest-value schemas/card_transaction.avsc)
+$PY $EV gen 1 2 late >"$SS_TMP/late.jsonl"
+$PY $EV avro schemas/card_transaction.avsc "$new_id" <"$SS_TMP/late.jsonl" >"$SS_TMP/late.hex"
+to_files "$SS_TMP/late.hex" late
+$PY $EV gen 3 3 after >"$SS_TMP/after.jsonl"
+kill "$SS_PID_sr"; wait "$SS_PID_sr" 2>/dev/null
+kcat -b "$KAFKA_BROKERS" -P -t events.ingest -k card-late "$SS_TMP"/late-0001.bin
+jq -r '[.card_id, (. | tojson)] | @tsv' "$SS_TMP/after.jsonl" | kcat -b "$KAFKA_BROKERS" -P -t events.ingest -K $'\t' -p 0
+check "/readyz turns false while the input waits for the registry" ss_wait_for 20 bash -c \
+  "[ \"\$(curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:$INGEST_PORT/readyz)\" = 503 ]"
+sleep 1
+check "nothing dead-lettered for it" test "$(consume events.dlq 1000 | wc -l)" = 0
+check "the waiting input is not lost or skipped: out is still 20" test "$(metric ingest_messages_out_total)" = 20
+start_sr
+check "when the registry returns, the parked input and the ones after it go through" \
+  ss_wait_for 30 metric_at_least ingest_messages_out_total 24
+check "/readyz is true again" ss_http_ok "http://127.0.0.1:$INGEST_PORT/readyz"
+consume events.raw >"$SS_TMP/raw2.jsonl"
+jq -r .value_hex "$SS_TMP/raw2.jsonl" | "$SS_BIN/avrocat" --registry "$SR" decode card_transaction >"$SS_TMP/raw2.events"
+cat "$SS_TMP/v0.jsonl" "$SS_TMP/late.jsonl" "$SS_TMP/after.jsonl" >"$SS_TMP/all.jsonl"
+check "all 24 events in events.raw, equal to what was sent" $PY $EV same "$SS_TMP/all.jsonl" "$SS_TMP/raw2.events"
+check "ingest stops cleanly on SIGTERM" stop_ingest
+ss_done
