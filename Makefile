@@ -32,8 +32,8 @@ LIB_NAMES := $(notdir $(patsubst %/,%,$(wildcard libs/*/)))
 lib_a      = $(BUILD)/lib/libss_$(1).a
 LIB_ARCHIVES := $(foreach l,$(LIB_NAMES),$(call lib_a,$(l)))
 define LIB_template
-$(1)_OBJS := $$(patsubst %.c,$(BUILD)/obj/%.o,$$(wildcard libs/$(1)/*.c))
-$(call lib_a,$(1)): $$($(1)_OBJS)
+lib_$(1)_OBJS := $$(patsubst %.c,$(BUILD)/obj/%.o,$$(wildcard libs/$(1)/*.c))
+$(call lib_a,$(1)): $$(lib_$(1)_OBJS)
 	@mkdir -p $$(dir $$@)
 	$$(AR) rcs $$@ $$^
 $(BUILD)/test/libs/$(1)/%: libs/$(1)/tests/%.c $(LIB_ARCHIVES)
@@ -63,11 +63,11 @@ $(foreach s,$(SVC_NAMES),$(eval $(call SVC_template,$(s))))
 
 # ---- tools and benchmarks: tools/<name>/*.c -> $(BUILD)/bin/<name>; bench/<name>/*.c -> $(BUILD)/bench/<name>
 define PROG_template
-$(2)_OBJS := $$(patsubst %.c,$(BUILD)/obj/%.o,$$(wildcard $(1)/$(2)/*.c))
-ifneq ($$($(2)_OBJS),)
-$(BUILD)/$(3)/$(2): $$($(2)_OBJS) $(LIB_ARCHIVES)
+$(1)_$(2)_OBJS := $$(patsubst %.c,$(BUILD)/obj/%.o,$$(wildcard $(1)/$(2)/*.c))
+ifneq ($$($(1)_$(2)_OBJS),)
+$(BUILD)/$(3)/$(2): $$($(1)_$(2)_OBJS) $(LIB_ARCHIVES)
 	@mkdir -p $$(dir $$@)
-	$$(CC) $$(LDFLAGS) -o $$@ $$($(2)_OBJS) $$(LINK_LIBS) $$(LDLIBS) $$($(2)_LDLIBS)
+	$$(CC) $$(LDFLAGS) -o $$@ $$($(1)_$(2)_OBJS) $$(LINK_LIBS) $$(LDLIBS) $$($(2)_LDLIBS)
 BINS += $(BUILD)/$(3)/$(2)
 endif
 endef

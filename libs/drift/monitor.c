@@ -123,6 +123,7 @@ ss_drift_status ss_drift_threshold_status(const ss_drift_threshold *t, double v)
 
 typedef struct feature_state {
     const ss_drift_feature_baseline *base;
+    size_t name_len;
     ss_drift_numwin num;
     ss_drift_catwin cat;
     uint64_t seen_seq;
@@ -191,6 +192,7 @@ ss_drift_monitor *ss_drift_monitor_new(ss_drift_baseline *baseline, const ss_dri
     for (size_t i = 0; i < m->nfeatures; i++) {
         const ss_drift_feature_baseline *b = &baseline->features[i];
         feature_init(&m->features[i], b, cfg, cfg->seed + 7919 * (i + 1));
+        m->features[i].name_len = strlen(b->name);
         size_t s = ss_drift_hash(b->name, strlen(b->name)) & m->name_mask;
         while (m->name_index[s])
             s = (s + 1) & m->name_mask;
@@ -251,8 +253,8 @@ int ss_drift_monitor_feature(const ss_drift_monitor *m, const char *name, size_t
 {
     size_t s = ss_drift_hash(name, len) & m->name_mask;
     for (int32_t i; (i = m->name_index[s]); s = (s + 1) & m->name_mask) {
-        const char *n = m->features[i - 1].base->name;
-        if (strlen(n) == len && !memcmp(n, name, len)) return i - 1;
+        const feature_state *f = &m->features[i - 1];
+        if (f->name_len == len && !memcmp(f->base->name, name, len)) return i - 1;
     }
     return -1;
 }

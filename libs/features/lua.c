@@ -30,17 +30,31 @@ static const char FD_LUA_BODY[] =
     "local function idx(x) return string.format('%d', x) end\n"
     "local function passes(f) return f == 0 or fl[f] end\n"
     "local function fname(f) if f == 0 then return '*' end return FN[f] end\n"
-    /* last-event state and the primary entity's watermark */
-    "local lkey, last = {}, {}\n"
+    /* one hash per entity id holds its state: tiles of every stream
+     * ("t|<tile>|<stream>") and last-event slots ("l|<slot>"); one read here,
+     * one write (HDEL + HSET + PEXPIRE) at the end */
+    "local ekey, last, etiles, eset, edel = {}, {}, {}, {}, {}\n"
     "for e = 1, #EN do\n"
     "  if ids[e] then\n"
-    "    lkey[e] = P .. 'l:' .. EN[e] .. ':' .. ids[e]\n"
-    "    local raw = redis.call('HGETALL', lkey[e])\n"
-    "    local h = {}\n"
-    "    for i = 1, #raw, 2 do h[raw[i]] = raw[i + 1] end\n"
-    "    last[e] = h\n"
+    "    ekey[e] = P .. 'e:' .. EN[e] .. ':' .. ids[e]\n"
+    "    local raw = redis.call('HGETALL', ekey[e])\n"
+    "    local h, ts = {}, {}\n"
+    "    for i = 1, #raw, 2 do\n"
+    "      local f = raw[i]\n"
+    "      local kind = string.sub(f, 1, 2)\n"
+    "      if kind == 'l|' then h[string.sub(f, 3)] = raw[i + 1]\n"
+    "      elseif kind == 't|' then\n"
+    "        local p = string.find(f, '|', 3, true)\n"
+    "        local sid = string.sub(f, p + 1)\n"
+    "        local c, s, m2, mn, mx = struct.unpack('<ddddd', raw[i + 1])\n"
+    "        if ts[sid] == nil then ts[sid] = {} end\n"
+    "        ts[sid][tonumber(string.sub(f, 3, p - 1))] = {c, s, m2, mn, mx}\n"
+    "      end\n"
+    "    end\n"
+    "    last[e], etiles[e], eset[e], edel[e] = h, ts, {}, {}\n"
     "  end\n"
     "end\n"
+    "local function put(e, f, v) local s = eset[e]; s[#s + 1] = f; s[#s + 1] = v end\n"
     "local wm = last[PRIMARY] and last[PRIMARY]['t:*']\n"
     "local late = wm ~= nil and t < tonumber(wm) - GRACE\n"
     /* ids applied within seen_ttl, by event day: never applied twice */
@@ -72,15 +86,9 @@ static const char FD_LUA_BODY[] =
     "  local e = st[1]\n"
     "  local bk = bucket(st[8])\n"
     "  if ids[e] and bk then\n"
-    "    local key = P .. 't:' .. EN[e] .. ':' .. ids[e] .. ':' .. st[7] .. bk\n"
-    "    local raw = redis.call('HGETALL', key)\n"
-    "    local tiles, order = {}, {}\n"
-    "    for i = 1, #raw, 2 do\n"
-    "      local c, s, m2, mn, mx = struct.unpack('<ddddd', raw[i + 1])\n"
-    "      local ti = tonumber(raw[i])\n"
-    "      tiles[ti] = {c, s, m2, mn, mx}\n"
-    "      order[#order + 1] = ti\n"
-    "    end\n"
+    "    local sid = st[7] .. bk\n"
+    "    local tiles, order = etiles[e][sid] or {}, {}\n"
+    "    for ti in pairs(tiles) do order[#order + 1] = ti end\n"
     "    table.sort(order)\n"
     "    local cur = math.floor(t / st[4])\n"
     "    local old = tiles[cur]\n"
@@ -91,12 +99,11 @@ static const char FD_LUA_BODY[] =
     "    if contributes then\n"
     "      new = addone(old, x)\n"
     "      if write then\n"
-    "        redis.call('HSET', key, idx(cur), struct.pack('<ddddd', new[1], new[2], new[3], "
+    "        put(e, 't|' .. idx(cur) .. '|' .. sid, struct.pack('<ddddd', new[1], new[2], new[3], "
     "new[4], new[5]))\n"
-    "        redis.call('PEXPIRE', key, st[6])\n"
-    "        local dead = {}\n"
-    "        for ti in pairs(tiles) do if ti < cur - st[5] then dead[#dead + 1] = idx(ti) end end\n"
-    "        if #dead > 0 then redis.call('HDEL', key, unpack(dead)) end\n"
+    "        local d = edel[e]\n"
+    "        for ti in pairs(tiles) do if ti < cur - st[5] then d[#d + 1] = 't|' .. idx(ti) .. '|' "
+    ".. sid end end\n"
     "      end\n"
     "    end\n"
     "    SV[si] = {tiles, cur, old, new, order}\n"
@@ -213,21 +220,21 @@ static const char FD_LUA_BODY[] =
     "    if ids[e] then\n"
     "      local h = last[e]\n"
     "      local newest = h['t:*'] == nil or t >= tonumber(h['t:*'])\n"
-    "      local sets = {}\n"
     "      for _, slot in ipairs(LS[e]) do\n"
     "        local tk = 't:' .. fname(slot[1])\n"
     "        if passes(slot[1]) and (h[tk] == nil or t >= tonumber(h[tk])) then\n"
-    "          sets[#sets + 1] = tk; sets[#sets + 1] = A[3]\n"
+    "          put(e, 'l|' .. tk, A[3])\n"
     "          for _, ni in ipairs(slot[2]) do\n"
-    "            sets[#sets + 1] = 'v:' .. fname(slot[1]) .. ':' .. NI[ni]\n"
-    "            if num[ni] ~= nil then sets[#sets + 1] = fmt(num[ni]) else sets[#sets + 1] = '' "
-    "end\n"
+    "            local v = ''\n"
+    "            if num[ni] ~= nil then v = fmt(num[ni]) end\n"
+    "            put(e, 'l|v:' .. fname(slot[1]) .. ':' .. NI[ni], v)\n"
     "          end\n"
     "        end\n"
     "      end\n"
-    "      if #sets > 0 then\n"
-    "        redis.call('HSET', lkey[e], unpack(sets))\n"
-    "        redis.call('PEXPIRE', lkey[e], LTTL)\n"
+    "      if #edel[e] > 0 then redis.call('HDEL', ekey[e], unpack(edel[e])) end\n"
+    "      if #eset[e] > 0 then\n"
+    "        redis.call('HSET', ekey[e], unpack(eset[e]))\n"
+    "        redis.call('PEXPIRE', ekey[e], ETTL)\n"
     "      end\n"
     "      if online and newest then\n"
     "        local parts = {}\n"
@@ -362,6 +369,16 @@ static void lua_last_slots(ss_buf *b, const ss_feature_defs *d)
     ss_buf_printf(b, "}\n");
 }
 
+/** TTL of an entity's hash (from its last write): the longest retention of
+ * any tiled stream, at least the longest window + grace (last-event slots). */
+static int64_t entity_ttl(const ss_feature_defs *d)
+{
+    int64_t ttl = d->max_window_ms + d->grace_ms;
+    for (size_t i = 0; i < d->n_streams; i++)
+        if (d->streams[i].ttl_ms > ttl) ttl = d->streams[i].ttl_ms;
+    return ttl;
+}
+
 char *fd_lua_generate(const ss_feature_defs *d)
 {
     ss_buf b;
@@ -379,10 +396,9 @@ char *fd_lua_generate(const ss_feature_defs *d)
     lua_strlist(&b, "FN", fnames, d->n_filters);
     lua_strlist(&b, "NI", d->num_inputs, d->n_num_inputs);
     lua_strlist(&b, "NAMES", d->names, d->n_features);
-    ss_buf_printf(&b,
-                  "local NSI = %zu\nlocal PRIMARY = %d\nlocal GRACE = %lld\nlocal LTTL = %lld\n",
-                  d->n_str_inputs, d->primary + 1, (long long)d->grace_ms,
-                  (long long)(d->max_window_ms + d->grace_ms));
+    ss_buf_printf(
+        &b, "local NSI = %zu\nlocal PRIMARY = %d\nlocal GRACE = %lld\nlocal ETTL = %lld\n",
+        d->n_str_inputs, d->primary + 1, (long long)d->grace_ms, (long long)entity_ttl(d));
     ss_buf_printf(&b, "local VERSION = ");
     lua_quote(&b, d->version);
     ss_buf_printf(&b, "\n");

@@ -59,6 +59,17 @@ drift_apply_rc drift_apply_score(ss_drift_monitor *m, avro_value_t *rec, int64_t
 drift_apply_rc drift_apply_label(ss_drift_monitor *m, avro_value_t *rec, int64_t now_ms,
                                  int *joined, char *err, size_t errlen);
 
+/* ---- fastpath.c: FeatureVector binary straight into the monitor */
+typedef enum { DRIFT_FAST_NO = 0, DRIFT_FAST_DONE = 1 } drift_fast_rc;
+/** 1 if `schema` has feature_vector.avsc's field layout (the fast path's). */
+int drift_fast_layout_ok(avro_schema_t schema);
+/** Fold one framed FeatureVector into the monitor without decoding it into an
+ * avro-c value, when its schema id is `schema_id` (the codec's own, layout
+ * checked). DRIFT_FAST_NO: other schema or anything unexpected; nothing was
+ * folded, use the generic decode. */
+drift_fast_rc drift_fast_features(ss_drift_monitor *m, const void *data, size_t len,
+                                  int32_t schema_id);
+
 /* ---- report.c: one window's report out */
 /** Fill a DriftResult value (schema drift_result.avsc) for result i. */
 int drift_result_to_avro(const ss_drift_report *r, size_t i, avro_value_t *v, char *err,
@@ -96,6 +107,7 @@ typedef struct drift_svc {
     int64_t window_start_ms;
     json_t *latest; /* last report, served by GET /v1/drift */
     int poll_pending;
+    int32_t fast_schema_id; /* FeatureVector fast path, -1 = off */
     int stopping;
 } drift_svc;
 

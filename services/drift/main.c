@@ -78,8 +78,12 @@ static void on_message(ss_consumer *c, const rd_kafka_message_t *m, ss_inflight 
     avro_value_t *v = NULL;
     int joined = 0;
     drift_apply_rc rc = DRIFT_BAD;
-    /* decode -> fold into the window */
-    if (ss_avro_decode(codecs[input], m->payload, m->len, &v, err, sizeof err) == 0 && s->monitor) {
+    /* decode -> fold into the window (feature vectors: the allocation-free walk when possible) */
+    if (input == IN_FEATURES && s->monitor && s->fast_schema_id >= 0 &&
+        drift_fast_features(s->monitor, m->payload, m->len, s->fast_schema_id) == DRIFT_FAST_DONE) {
+        rc = DRIFT_APPLIED;
+    } else if (ss_avro_decode(codecs[input], m->payload, m->len, &v, err, sizeof err) == 0 &&
+               s->monitor) {
         int64_t now = ss_now_ms();
         if (input == IN_FEATURES)
             rc = drift_apply_features(s->monitor, v, err, sizeof err);
@@ -155,6 +159,9 @@ static int open_codecs(drift_svc *s, char *err, size_t errlen)
     if (!(s->features_codec =
               ss_avro_codec_new(s->registry, "FeatureVector", subject, err, errlen)))
         return -1;
+    s->fast_schema_id = drift_fast_layout_ok(ss_avro_codec_schema(s->features_codec))
+                            ? ss_avro_codec_schema_id(s->features_codec)
+                            : -1;
     snprintf(subject, sizeof subject, "%s-value", s->cfg.topic_scores);
     if (!(s->score_codec = ss_avro_codec_new(s->registry, "Score", subject, err, errlen)))
         return -1;

@@ -47,8 +47,11 @@ void drift_close_window(drift_svc *s)
     if (!s->monitor) return;
     if (ss_drift_monitor_window_events(s->monitor) == 0 &&
         ss_drift_monitor_window_scores(s->monitor) == 0 &&
-        ss_drift_monitor_window_labels(s->monitor) == 0)
-        return; /* nothing observed: no empty windows */
+        ss_drift_monitor_window_labels(s->monitor) == 0) {
+        s->window_start_ms =
+            ss_now_ms(); /* nothing observed: no record, the next window starts now */
+        return;
+    }
     int64_t now = ss_now_ms();
     const ss_drift_report *r = ss_drift_monitor_evaluate(s->monitor, s->window_start_ms, now, now);
     s->window_start_ms = now;

@@ -318,6 +318,7 @@ static void on_done(ingest *ig, ingest_outcome outcome, void *arg)
     if (outcome == INGEST_ACCEPTED) b->counts.accepted++;
     if (outcome == INGEST_REJECTED) b->counts.rejected++;
     if (outcome == INGEST_DUPLICATE) b->counts.duplicates++;
+    if (outcome == INGEST_FAILED) b->counts.failed++;
     if (!b->eof && ingest_pending(b->ig) < b->window / 2 + 1) event_active(b->pump, 0, 0);
     maybe_finish(b);
 }

@@ -54,14 +54,19 @@ typedef struct ingest_input {
     ss_inflight *inflight; /* consumed message, or NULL (backfill) */
 } ingest_input;
 
-typedef enum { INGEST_ACCEPTED, INGEST_REJECTED, INGEST_DUPLICATE } ingest_outcome;
+typedef enum {
+    INGEST_ACCEPTED,  /* canonical event acknowledged on the raw topic */
+    INGEST_REJECTED,  /* original acknowledged on the DLQ */
+    INGEST_DUPLICATE, /* dropped: event id seen within the horizon */
+    INGEST_FAILED,    /* its output failed permanently (logged, counted) */
+} ingest_outcome;
 
 typedef struct ingest ingest;
 /** Called once per input when its outcome is settled (output acked). */
 typedef void (*ingest_done_cb)(ingest *ig, ingest_outcome outcome, void *arg);
 
 typedef struct ingest_stats {
-    uint64_t in, accepted, rejected, duplicates, dedup_errors;
+    uint64_t in, accepted, rejected, duplicates, failed, dedup_errors;
 } ingest_stats;
 
 /** Build the pipeline (registry, codec, rules, metrics). producer and redis
@@ -93,7 +98,7 @@ int dedup_check(ss_redis *r, const char *event_id, size_t idlen, const char *tok
 
 /* ---- backfill (backfill.c) */
 typedef struct backfill_counts {
-    uint64_t records, accepted, rejected, duplicates;
+    uint64_t records, accepted, rejected, duplicates, failed;
 } backfill_counts;
 /** Run a backfill of `path` (JSON lines, CSV with a header, or an Avro object
  * container file; detected from content) through ig on base; returns when

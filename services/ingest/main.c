@@ -141,8 +141,10 @@ static int run_backfill(app *a, const char *path, char *err, size_t errlen)
 {
     backfill_counts n;
     int rc = backfill_run(a->ig, a->base, path, (size_t)a->cfg.backfill_window, &n, err, errlen);
-    printf("accepted %llu rejected %llu duplicate %llu\n", (unsigned long long)n.accepted,
+    printf("accepted %llu rejected %llu duplicate %llu", (unsigned long long)n.accepted,
            (unsigned long long)n.rejected, (unsigned long long)n.duplicates);
+    if (n.failed) printf(" failed %llu", (unsigned long long)n.failed);
+    printf("\n");
     fflush(stdout);
     return rc;
 }

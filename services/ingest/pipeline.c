@@ -14,8 +14,9 @@
 #include "common/util.h"
 #include "ingest.h"
 
-#define RETRY_PARKED_MS 500 /* registry unreachable: retry parked inputs this often */
-#define MAX_REASONS 48      /* distinct DLQ reasons with a cached metric */
+#define RETRY_PARKED_MS 500      /* registry unreachable: first retry of parked inputs */
+#define RETRY_PARKED_MAX_MS 5000 /* back-off cap (each retry may block up to 5 s) */
+#define MAX_REASONS 48           /* distinct DLQ reasons with a cached metric */
 
 typedef struct job {
     ingest *ig;
@@ -54,9 +55,11 @@ struct ingest {
     void *done_arg;
     parked *park_head, *park_tail;
     struct event *retry_timer;
+    int64_t retry_ms; /* current back-off */
     void (*blocked_cb)(ingest *, int, void *);
     void *blocked_arg;
-    ss_metric *m_in, *m_out, *m_dup, *m_dedup_err, *m_latency, *m_pending, *m_delivery_err;
+    ss_metric *m_in, *m_out, *m_dup, *m_dedup_err, *m_latency, *m_pending, *m_delivery_err,
+        *m_failed;
     reason_metric reasons[MAX_REASONS];
     size_t nreasons;
 };
@@ -99,6 +102,10 @@ static void settle(job *j, ingest_outcome outcome)
         ig->stats.duplicates++;
         ss_metric_inc(ig->m_dup);
         break;
+    case INGEST_FAILED:
+        ig->stats.failed++;
+        ss_metric_inc(ig->m_failed);
+        break;
     }
     ig->pending--;
     ss_metric_set(ig->m_pending, (double)ig->pending);
@@ -126,6 +133,8 @@ static int on_delivery(void *opaque, rd_kafka_resp_err_t err, int32_t partition,
                "topic", j->reason ? j->ig->cfg->topic_dlq : j->ig->cfg->topic_raw, "error",
                rd_kafka_err2str(err), NULL);
         if (!permanent_error(err)) return 1;
+        settle(j, INGEST_FAILED);
+        return 0;
     }
     settle(j, j->reason ? INGEST_REJECTED : INGEST_ACCEPTED);
     return 0;
@@ -133,9 +142,15 @@ static int on_delivery(void *opaque, rd_kafka_resp_err_t err, int32_t partition,
 
 static void issue(job *j, const ss_send *s)
 {
-    ss_producer_send(j->ig->producer, s);
-    if (j->inflight) ss_inflight_done(j->inflight); /* outputs issued */
+    ss_inflight *in = j->inflight;
     j->inflight = NULL;
+    /* refused outright (e.g. over message.max.bytes): no report will come, and
+     * the producer has already released the headers and its hold */
+    if (ss_producer_send(j->ig->producer, s)) {
+        ss_log(SS_LOG_ERROR, "output refused by the producer", "topic", s->topic, NULL);
+        settle(j, INGEST_FAILED);
+    }
+    if (in) ss_inflight_done(in); /* outputs issued */
 }
 
 static void produce_raw(job *j, const char *key, size_t keylen, const char *value, size_t len)
@@ -263,12 +278,16 @@ static int try_process(ingest *ig, const ingest_input *in)
     return 0;
 }
 
+static void schedule_retry(ingest *ig)
+{
+    struct timeval tv = {ig->retry_ms / 1000, (ig->retry_ms % 1000) * 1000};
+    evtimer_add(ig->retry_timer, &tv);
+}
+
 static void set_blocked(ingest *ig, int blocked)
 {
-    if (blocked) {
-        struct timeval tv = {0, RETRY_PARKED_MS * 1000};
-        evtimer_add(ig->retry_timer, &tv);
-    }
+    ig->retry_ms = RETRY_PARKED_MS;
+    if (blocked) schedule_retry(ig);
     if (ig->blocked_cb) ig->blocked_cb(ig, blocked, ig->blocked_arg);
 }
 
@@ -307,8 +326,9 @@ static void retry_parked(evutil_socket_t fd, short what, void *arg)
     while (ig->park_head) {
         parked *p = ig->park_head;
         if (try_process(ig, &p->in)) {
-            struct timeval tv = {0, RETRY_PARKED_MS * 1000};
-            evtimer_add(ig->retry_timer, &tv);
+            ig->retry_ms =
+                ig->retry_ms * 2 < RETRY_PARKED_MAX_MS ? ig->retry_ms * 2 : RETRY_PARKED_MAX_MS;
+            schedule_retry(ig);
             return;
         }
         ig->park_head = p->next;
@@ -354,6 +374,9 @@ ingest *ingest_new(const ingest_config *cfg, struct event_base *base, ss_produce
                    "Dedup commands Redis answered with an error (event passed on).", NULL);
     ig->m_delivery_err = ss_counter("ingest_delivery_errors_total",
                                     "Failed output deliveries (retried unless permanent).", NULL);
+    ig->m_failed =
+        ss_counter("ingest_failed_total",
+                   "Inputs whose output failed permanently (e.g. over message.max.bytes).", NULL);
     ig->m_latency =
         ss_histogram("ingest_processing_seconds",
                      "From consuming an input to its output being acknowledged.", NULL, NULL, 0);

@@ -77,7 +77,7 @@ static void on_models_changed(void *arg)
 {
     app *a = arg;
     char err[512];
-    if (a->stopping || !a->models.slot[SCORER_ACTIVE].model) return;
+    if (a->stopping || !a->stream || !a->models.slot[SCORER_ACTIVE].model) return;
     if (scorer_stream_consumer(a->stream)) return;
     if (scorer_stream_start(a->stream, err, sizeof err) < 0) {
         ss_log(SS_LOG_ERROR, "cannot start the consumer", "error", err, NULL);
@@ -150,14 +150,20 @@ static int setup(app *a, char *err, size_t errlen)
     return 0;
 }
 
+/* Order matters: Redis callbacks still pending run while ss_redis_free tears
+ * the connection down (admin replies, features peeks answering /v1/score,
+ * registry polls), so everything they touch (http, sync, admin, models)
+ * outlives it; ss_features_free defers to its last reply. */
 static void teardown(app *a)
 {
+    a->stopping = 1;               /* no consumer start from a late model swap */
     scorer_stream_free(a->stream); /* flushes outstanding scores */
+    a->stream = NULL;
+    if (a->features) ss_features_free(a->features);
+    if (a->redis) ss_redis_free(a->redis);
     scorer_admin_free(a->admin);
     scorer_sync_free(a->sync);
     if (a->http) ss_http_free(a->http);
-    if (a->features) ss_features_free(a->features);
-    if (a->redis) ss_redis_free(a->redis);
     scorer_models_free(&a->models);
     if (a->defs) ss_feature_defs_free(a->defs);
     if (a->rules) ss_event_rules_free(a->rules);

@@ -125,7 +125,6 @@ json_t *scorer_result_json(const ss_model *model, const char *event_id, const sc
 
 /* ------------------------------------------------------------ the service */
 
-typedef struct scorer scorer;
 
 /* stream.c */
 typedef struct scorer_stream scorer_stream;

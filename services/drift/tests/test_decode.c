@@ -226,6 +226,125 @@ static void test_records_into_monitor(void **state)
     avro_schema_decref(rs);
 }
 
+/* ---- the FeatureVector fast path equals the generic decode */
+
+static void put_long(ss_buf *b, int64_t v)
+{
+    uint64_t z = ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
+    do {
+        unsigned char c = z & 0x7f;
+        z >>= 7;
+        if (z) c |= 0x80;
+        ss_buf_append(b, &c, 1);
+    } while (z);
+}
+
+static void put_str(ss_buf *b, const char *s)
+{
+    put_long(b, (int64_t)strlen(s));
+    ss_buf_append(b, s, strlen(s));
+}
+
+static void put_double(ss_buf *b, double d)
+{
+    uint64_t bits;
+    memcpy(&bits, &d, sizeof bits);
+    for (int i = 0; i < 8; i++) {
+        unsigned char c = (unsigned char)(bits >> (8 * i));
+        ss_buf_append(b, &c, 1);
+    }
+}
+
+/* a framed FeatureVector; the features map in one negative-count block
+ * (count, byte size) as Java writers emit, categories positive */
+static void encode_vector(ss_buf *b, int32_t id, int i)
+{
+    unsigned char hdr[5] = {0, (unsigned char)(id >> 24), (unsigned char)(id >> 16),
+                            (unsigned char)(id >> 8), (unsigned char)id};
+    ss_buf_reset(b);
+    ss_buf_append(b, hdr, 5);
+    put_str(b, "ev");
+    put_long(b, 1700000000000LL + i);
+    put_str(b, "card-1");
+    put_long(b, 1);
+    put_str(b, "card");
+    put_str(b, "card-1");
+    put_long(b, 0);
+    ss_buf feats;
+    ss_buf_init(&feats);
+    put_str(&feats, "amount");
+    if (i % 7 == 3) {
+        put_long(&feats, 0);
+    } else {
+        put_long(&feats, 1);
+        put_double(&feats, (double)(i % 50) + 0.25);
+    }
+    put_str(&feats, "other");
+    put_long(&feats, 1);
+    put_double(&feats, -1.5);
+    put_long(b, -2);
+    put_long(b, (int64_t)feats.len);
+    ss_buf_append(b, feats.data, feats.len);
+    put_long(b, 0);
+    ss_buf_free(&feats);
+    put_long(b, 1);
+    put_str(b, "channel");
+    put_str(b, i % 3 ? "POS" : "ECOM");
+    put_long(b, 0);
+    put_str(b, "defs");
+    unsigned char late = 0;
+    ss_buf_append(b, &late, 1);
+    put_long(b, 1700000000001LL + i);
+}
+
+static void test_fast_path_equals_generic(void **state)
+{
+    (void)state;
+    avro_schema_t fs = load_schema("feature_vector.avsc");
+    assert_true(drift_fast_layout_ok(fs));
+    avro_schema_t other = load_schema("score.avsc");
+    assert_false(drift_fast_layout_ok(other));
+    avro_schema_decref(other);
+    avro_value_iface_t *fi = avro_generic_class_from_schema(fs);
+    avro_value_t fv;
+    assert_int_equal(avro_generic_value_new(fi, &fv), 0);
+    ss_drift_monitor *fast = make_monitor(), *slow = make_monitor();
+    char err[256];
+    ss_buf b;
+    ss_buf_init(&b);
+    for (int i = 0; i < 500; i++) {
+        encode_vector(&b, 2, i);
+        assert_int_equal(drift_fast_features(fast, b.data, b.len, 2), DRIFT_FAST_DONE);
+        avro_reader_t r = avro_reader_memory(b.data + 5, (int64_t)b.len - 5);
+        avro_value_reset(&fv);
+        assert_int_equal(avro_value_read(r, &fv), 0);
+        avro_reader_free(r);
+        assert_int_equal(drift_apply_features(slow, &fv, err, sizeof err), DRIFT_APPLIED);
+    }
+    /* another schema id, truncation, trailing bytes: nothing folded */
+    encode_vector(&b, 2, 1);
+    assert_int_equal(drift_fast_features(fast, b.data, b.len, 9), DRIFT_FAST_NO);
+    assert_int_equal(drift_fast_features(fast, b.data, b.len - 3, 2), DRIFT_FAST_NO);
+    ss_buf_append(&b, "x", 1);
+    assert_int_equal(drift_fast_features(fast, b.data, b.len, 2), DRIFT_FAST_NO);
+    assert_int_equal(ss_drift_monitor_window_events(fast), 500);
+    const ss_drift_report *rf = ss_drift_monitor_evaluate(fast, 0, 1, 2);
+    const ss_drift_report *rs = ss_drift_monitor_evaluate(slow, 0, 1, 2);
+    assert_int_equal(rf->n, rs->n);
+    for (size_t i = 0; i < rf->n; i++) {
+        assert_string_equal(rf->results[i].feature, rs->results[i].feature);
+        assert_int_equal(rf->results[i].metric, rs->results[i].metric);
+        assert_true(rf->results[i].value == rs->results[i].value);
+    }
+    assert_true(find(rf, "amount", SS_DM_NULL_RATE)->value > 0.1);
+    ss_buf_free(&b);
+    ss_drift_monitor_free(fast);
+    ss_drift_monitor_free(slow);
+    avro_value_decref(&fv);
+    avro_value_iface_decref(fi);
+    avro_schema_decref(fs);
+}
+
 static void test_config_thresholds(void **state)
 {
     (void)state;
@@ -272,6 +391,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_records_into_monitor),
         cmocka_unit_test(test_config_thresholds),
+        cmocka_unit_test(test_fast_path_equals_generic),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

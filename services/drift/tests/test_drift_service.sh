@@ -112,6 +112,32 @@ check "after promotion windows are reported under v2" ss_wait_for 60 wait_window
 check "model info gauge follows the promotion" \
   bash -c "curl -fsS http://127.0.0.1:$HTTP_PORT/metrics | grep -q 'streamscore_drift_model_info{model=\"card-fraud\",version=\"v2\"} 1'"
 
+# poison input: a record that is not Avro goes to the DLQ with reason headers
+printf '\0\0\0\4card\0\0\0\5hello' | "$TOOL" produce --brokers "$KAFKA_BROKERS" --topic features.enriched 2>/dev/null
+dlq_has() {
+  "$SS_BIN/sskafka" consume -b "$KAFKA_BROKERS" -t events.dlq --idle-ms 1000 --format json 2>/dev/null |
+    grep -q '"__streamscore.errors.service":"drift"'
+}
+check "an undecodable feature vector goes to events.dlq with reason headers" ss_wait_for 30 dlq_has
+check "and is counted" bash -c "curl -fsS http://127.0.0.1:$HTTP_PORT/metrics | grep -q 'streamscore_drift_bad_records_total{input=\"features\"} 1'"
+
 kill -TERM "$SS_PID_drift"
 check "SIGTERM: drift exits 0" wait "$SS_PID_drift"
+
+# a second instance: version pinned by MODEL_VERSION, windows by time only
+# (1 s), its own group (re-reads everything) and output topic
+HTTP_PORT=$(ss_free_port) MODEL_VERSION=v1 DRIFT_WINDOW_EVENTS=0 DRIFT_WINDOW=1s GROUP_ID=drift-pinned \
+  TOPIC_DRIFT=events.ingest REDIS_URL=redis://127.0.0.1:1 ss_spawn pinned "$SS_BIN/streamscore-drift"
+timed_windows() {
+  "$TOOL" consume --brokers "$KAFKA_BROKERS" --topic events.ingest --idle-ms 1000 >"$SS_TMP/pinned.frames" 2>/dev/null &&
+  $FIX decode "$SS_TMP/pinned.frames" | /usr/bin/python3 -c '
+import json, sys
+rs = [json.loads(l) for l in sys.stdin]
+assert rs and all(r["model_version"] == "v1" for r in rs)
+spans = {r["window_end"] - r["window_start"] for r in rs}
+assert all(900 <= s <= 1600 for s in spans), spans'
+}
+check "pinned MODEL_VERSION, no redis needed; DRIFT_WINDOW closes ~1 s windows" ss_wait_for 60 timed_windows
+kill -TERM "$SS_PID_pinned"
+check "SIGTERM: the pinned instance exits 0" wait "$SS_PID_pinned"
 ss_done

@@ -59,9 +59,12 @@ check "ingest stops cleanly on SIGTERM" stop_ingest
 
 # strict keys: a second consumer group reads the same input with INGEST_REQUIRE_KEY
 nullkey_hex=$(jq -r '.[] | select(.key == null) | .hex' "$SS_TMP/manifest.json" | head -1)
-check "strict-key ingest starts" start_ingest GROUP_ID=strict KAFKA_CONF_MESSAGE_MAX_BYTES=$BIG INGEST_REQUIRE_KEY=true
-ss_wait_for 60 bash -c "[ \"\$(curl -fsS http://127.0.0.1:$INGEST_PORT/metrics | awk '\$1==\"ingest_messages_in_total\"{print \$2}')\" = $sent ]"
-ss_wait_for 30 settled
+# (and with the producer's default message.max.bytes, so the 1 MiB input's DLQ
+# copy is refused: it must settle as failed, not block its partition)
+check "strict-key ingest starts" start_ingest GROUP_ID=strict INGEST_REQUIRE_KEY=true
+check "it takes every input again" ss_wait_for 60 bash -c "[ \"\$(curl -fsS http://127.0.0.1:$INGEST_PORT/metrics | awk '\$1==\"ingest_messages_in_total\"{print \$2}')\" = $sent ]"
+check "and settles them all" ss_wait_for 30 settled
+check "the DLQ copy over the producer's size limit is counted as failed" test "$(metric ingest_failed_total)" = 1
 consume events.dlq >"$SS_TMP/dlq2.jsonl"
 check "with INGEST_REQUIRE_KEY=true the keyless event is dead-lettered as null_key" \
   test "$(jq -r --arg h "$nullkey_hex" 'select(.value_hex == $h and .headers["__streamscore.errors.reason"] == "null_key") | .offset' "$SS_TMP/dlq2.jsonl" | wc -l)" = 1

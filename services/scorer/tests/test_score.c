@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "common/util.h"
@@ -103,6 +104,68 @@ static void test_refused_bundles_keep_old_serving(void **state)
     assert_int_equal(scorer_models_ready(&m, err, sizeof err), 0);
 }
 
+/* Loads on the loader thread: a version the registry moved away from while
+ * it loaded is discarded, the newer one loads next; a failing one is refused
+ * and the serving one stays. */
+static void run_until(struct event_base *base, scorer_models *m, const char *version)
+{
+    int64_t end = ss_mono_us() + 10 * 1000000;
+    while (ss_mono_us() < end) {
+        const ss_model *cur = m->slot[SCORER_ACTIVE].model;
+        if (cur && strcmp(ss_model_version(cur), version) == 0 && !m->job[SCORER_ACTIVE]) return;
+        event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+        usleep(1000);
+    }
+    fail_msg("version %s not serving within 10 s", version);
+}
+
+static void test_loader_thread(void **state)
+{
+    (void)state;
+    char err[512];
+    struct event_base *base = event_base_new();
+    /* registry polls go nowhere (nothing listens): the test drives the state */
+    ss_redis *r = ss_redis_new(base, "redis://127.0.0.1:1", err, sizeof err);
+    assert_non_null(r);
+    scorer_models m;
+    scorer_models_init(&m, store, "card-fraud");
+    assert_int_equal(scorer_models_load(&m, SCORER_ACTIVE, "v1", err, sizeof err), 0);
+    scorer_models_watch(&m, base, r, 60000);
+    double reloads = ss_metric_value(m.reloads[SCORER_ACTIVE]);
+
+    ss_registry_state st = {0};
+    strcpy(st.active, "v2");
+    scorer_models_apply(&m, &st);
+    assert_non_null(m.job[SCORER_ACTIVE]); /* loading off the loop */
+    assert_string_equal(active_version(&m), "v1");
+    strcpy(st.active, "v1-again-not"); /* the pointer moves on while v2 loads ... */
+    scorer_models_apply(&m, &st);
+    strcpy(st.active, "v3"); /* ... and settles on v3 */
+    scorer_models_apply(&m, &st);
+    run_until(base, &m, "v3");
+    assert_null(m.slot[SCORER_SHADOW].model);
+    /* v2 was loaded but never served: one swap, straight to v3 */
+    assert_true(ss_metric_value(m.reloads[SCORER_ACTIVE]) == reloads + 1);
+
+    double failures = ss_metric_value(m.failures[SCORER_ACTIVE]);
+    strcpy(st.active, "bad-wrongcount");
+    scorer_models_apply(&m, &st);
+    int64_t end = ss_mono_us() + 10 * 1000000;
+    while (m.job[SCORER_ACTIVE] && ss_mono_us() < end) {
+        event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+        usleep(1000);
+    }
+    assert_true(ss_metric_value(m.failures[SCORER_ACTIVE]) == failures + 1);
+    assert_string_equal(active_version(&m), "v3");
+
+    /* freeing with a load in flight waits for it */
+    strcpy(st.active, "v2");
+    scorer_models_apply(&m, &st);
+    ss_redis_free(r);
+    scorer_models_free(&m);
+    event_base_free(base);
+}
+
 static void set_feature(avro_value_t *map, const char *name, double v)
 {
     avro_value_t elem, branch;
@@ -191,6 +254,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_refused_bundles_keep_old_serving),
         cmocka_unit_test(test_inputs_and_score_record),
+        cmocka_unit_test(test_loader_thread),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

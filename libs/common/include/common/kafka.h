@@ -60,7 +60,8 @@ typedef struct ss_send {
     size_t keylen;
     const void *value;
     size_t valuelen;
-    rd_kafka_headers_t *headers; /* ownership passes to the producer; may be NULL */
+    rd_kafka_headers_t *headers; /* ownership passes to the producer, also when the send
+                                    fails (-1): never free them after the call; may be NULL */
     ss_inflight *input;          /* the consumed message this output belongs to, or NULL */
     ss_delivery_cb cb;           /* optional outcome callback */
     void *opaque;                /* for cb */

@@ -19,6 +19,7 @@
  *           vector as of now (duplicate = 1).
  *   peek:   computes the vector the event would get if applied now, writing
  *           nothing. peek then update on the same state give identical vectors.
+ * Key layout, semantics and the definition reference: docs/features.md.
  */
 #ifndef SS_FEATURES_FEATURES_H
 #define SS_FEATURES_FEATURES_H
@@ -37,7 +38,7 @@ typedef struct ss_features ss_features;
 
 /** Load and validate a definition file. NULL on error with err naming the
  * place and the reason, e.g.
- *   "bad feature definitions: card_fraud.json: features[3].window: bad duration \"5x\""
+ *   "bad feature definitions: card_fraud.json:21: features[3] (x).window: bad duration \"5x\""
  *   "bad feature definitions: card_fraud.json:12:7: invalid JSON: ..." */
 ss_feature_defs *ss_feature_defs_load(const char *path, char *err, size_t errlen);
 /** Same from text in memory; `origin` names it in errors. */
@@ -63,7 +64,7 @@ int64_t ss_feature_defs_grace_ms(const ss_feature_defs *d);
  * enums or numbers for keys, categories and distinct counts). Services call it
  * at start-up so a misspelt field fails loudly instead of yielding nulls.
  * Returns 0 / -1 with err: "feature definitions: field \"amout\" (used by
- * card_amount_sum_1h): not in schema streamscore.CardTransaction". */
+ * card_amount_sum_1h): not in schema CardTransaction". */
 int ss_feature_defs_check_schema(const ss_feature_defs *d, avro_schema_t record, char *err,
                                  size_t errlen);
 /** The generated Lua script (borrowed), e.g. for benchmarks. */
@@ -88,9 +89,10 @@ typedef struct ss_feature_vector {
     const char *const *category_values; /* NULL when the event has no value */
     const char *definitions_version;
     int late;               /* after the grace period: scored, tiles not updated */
-    int duplicate;          /* update: event id already applied, stored vector returned;
-                               peek: event id already applied, its vector returned */
-    int64_t computed_at_ms; /* processing time of the first computation */
+    int duplicate;          /* event id already applied: its stored vector (or, after
+                               dedup_ttl, a read-only one); nothing was applied */
+    int64_t computed_at_ms; /* processing time of the computation (the first one for a
+                               stored vector) */
 } ss_feature_vector;
 
 /** Value of a named feature, NAN when null or unknown. */
