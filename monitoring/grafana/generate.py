@@ -164,6 +164,15 @@ def drift():
         0, 27, unit="percentunit"))
     ps.append(panel(7, "Decision mix (serving model)", [("sum by (decision) (model_version_decision:ss_scorer_scores:rate5m)", "{{decision}}")],
                     12, 27, unit="ops"))
+    ps.append(row(102, "Shadow model (scored, never returned)", 35))
+    ps.append(panel(8, "Shadow agrees with the serving decision", [
+        ('sum(rate(ss_scorer_shadow_decisions_total{agree="true"}[5m])) / sum(rate(ss_scorer_shadow_decisions_total[5m]))', "agreement")],
+        0, 36, unit="percentunit",
+        desc="Share of events where the shadow model's decision equals the serving model's."))
+    ps.append(panel(9, "|shadow score - serving score|", [
+        ('histogram_quantile(0.5, sum by (le) (rate(ss_scorer_shadow_score_diff_bucket[5m])))', "p50"),
+        ('histogram_quantile(0.99, sum by (le) (rate(ss_scorer_shadow_score_diff_bucket[5m])))', "p99")],
+        12, 36))
     return dashboard("streamscore-drift", "streamscore / drift and model performance",
                      "Feature and score drift against the training baseline, data quality, and live model quality once labels arrive.",
                      ps, [query_var("model", "Model", "label_values(streamscore_drift_value, model)")])
