@@ -256,6 +256,27 @@ service_smoke() {  # $1 = service
   [ $rc -eq 0 ] || { echo "# $svc: exit status $rc after SIGTERM"; tail -5 "$SS_TMP/smoke-$svc.log" | sed 's/^/#   /'; return 1; }
   diag "$svc: healthy, $(grep -c '^[a-z]' "$SS_TMP/metrics-$svc.txt") samples, stopped $((SECONDS - t0))s after SIGTERM"
 }
+# The model-init scripts (compose service, k8s dev Job) against the real
+# scorer CLI: each promotes the newest bundle into an empty registry and
+# leaves an active version alone.
+model_init_ok() {  # $1 = compose | k8s
+  local script newest out d run
+  if [ "$1" = compose ]; then  # compose escapes $ as $$
+    script=$($PY -c 'import yaml; print(yaml.safe_load(open("docker-compose.yml"))["services"]["model-init"]["command"][0])' | sed 's/\$\$/$/g')
+  else
+    script=$($PY -c 'import yaml; j = [d for d in yaml.safe_load_all(open("k8s/overlays/dev/model-init.yaml")) if d][0]
+print(j["spec"]["template"]["spec"]["containers"][0]["args"][0])')
+  fi
+  script=${script//\/usr\/local\/bin\/streamscore-scorer/$SS_BIN/streamscore-scorer}
+  for d in models/card-fraud/*/; do d=${d%/}; d=${d##*/}; [[ $d == *.tmp ]] || newest=$(printf '%s\n%s\n' "${newest:-}" "$d" | sort -V | tail -n 1); done
+  redis-cli -u "$REDIS_URL" flushall >/dev/null || return 1
+  for run in 1 2; do
+    out=$(env REDIS_URL="$REDIS_URL" MODEL_STORE=models MODEL_NAME=card-fraud bash -c "$script" 2>&1) ||
+      { echo "# $1 run $run failed: $out" | head -5; return 1; }
+    grep -qx "active $newest" <<<"$out" || { echo "# $1 run $run: $newest is not active: $out"; return 1; }
+    if [ $run = 2 ] && grep -q '^promoted' <<<"$out"; then echo "# $1 run 2 promoted again"; return 1; fi
+  done
+}
 if ls "$SS_BIN"/streamscore-* >/dev/null 2>&1 && [ -x "$SS_BIN/devkafka" ] && have redis-server; then
   if ss_start_redis && ss_start_kafka 2; then
     for svc in "${SERVICES[@]}"; do
@@ -263,6 +284,12 @@ if ls "$SS_BIN"/streamscore-* >/dev/null 2>&1 && [ -x "$SS_BIN/devkafka" ] && ha
         check "$svc runs with the compose environment: compose healthcheck passes, /metrics lints clean, SIGTERM exits 0 within stop_grace_period" service_smoke "$svc"
       fi
     done
+    if [ -x "$SS_BIN/streamscore-scorer" ] && [ -d models/card-fraud ]; then
+      check "compose model-init promotes the newest bundle once and leaves an active version alone (real scorer CLI)" model_init_ok compose
+      check "k8s dev model-init Job script does the same" model_init_ok k8s
+    else
+      skip "compose model-init against the scorer CLI" "no scorer binary or no models/card-fraud"
+    fi
   else
     not_ok "devkafka and redis-server start for the service smoke checks"
   fi
