@@ -8,6 +8,7 @@
  * (reader minus those fields), copied over, and the defaults filled in.
  */
 #include "common/avro.h"
+#include "common/json.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -904,25 +905,6 @@ int ss_avro_binary_skip(avro_schema_t schema, const uint8_t *base, size_t len, s
 
 /* ------------------------------------------------------------ JSON -> Avro */
 
-static const char *json_kind(const json_t *j)
-{
-    switch (json_typeof(j)) {
-    case JSON_OBJECT:
-        return "object";
-    case JSON_ARRAY:
-        return "array";
-    case JSON_STRING:
-        return "string";
-    case JSON_INTEGER:
-    case JSON_REAL:
-        return "number";
-    case JSON_TRUE:
-    case JSON_FALSE:
-        return "boolean";
-    default:
-        return "null";
-    }
-}
 
 static int jfail(ss_avro_json_error *e, ss_avro_json_errkind kind, const char *path,
                  const char *fmt, ...) __attribute__((format(printf, 4, 5)));
@@ -952,7 +934,7 @@ static void describe(const json_t *j, char *buf, size_t len)
     else if (json_is_real(j))
         snprintf(buf, len, "%.17g", json_real_value(j));
     else
-        snprintf(buf, len, "%s", json_kind(j));
+        snprintf(buf, len, "%s", ss_json_type_name(j));
 }
 
 static int set_value(avro_value_t *v, avro_schema_t s, json_t *j, char *path, size_t plen,
@@ -990,7 +972,7 @@ static int get_double(json_t *j, double maxabs, const char *tname, const char *p
                       ss_avro_json_error *e)
 {
     if (!json_is_number(j))
-        return jfail(e, SS_AVRO_JSON_WRONG_TYPE, path, "expected number, got %s", json_kind(j));
+        return jfail(e, SS_AVRO_JSON_WRONG_TYPE, path, "expected number, got %s", ss_json_type_name(j));
     double x = json_number_value(j);
     if (!isfinite(x)) return jfail(e, SS_AVRO_JSON_NOT_FINITE, path, "%g is not finite", x);
     if (fabs(x) > maxabs)
@@ -1023,7 +1005,7 @@ static int set_enum(avro_value_t *v, avro_schema_t s, json_t *j, const char *pat
 {
     if (!json_is_string(j))
         return jfail(e, SS_AVRO_JSON_WRONG_TYPE, path, "expected enum symbol, got %s",
-                     json_kind(j));
+                     ss_json_type_name(j));
     int i = avro_schema_enum_get_by_name(s, json_string_value(j));
     if (i < 0) {
         char list[160] = "";
@@ -1057,7 +1039,7 @@ static int set_record(avro_value_t *v, avro_schema_t s, json_t *j, char *path, s
                       int flags, ss_avro_json_error *e)
 {
     if (!json_is_object(j))
-        return jfail(e, SS_AVRO_JSON_WRONG_TYPE, path, "expected object, got %s", json_kind(j));
+        return jfail(e, SS_AVRO_JSON_WRONG_TYPE, path, "expected object, got %s", ss_json_type_name(j));
     size_t n = avro_schema_record_size(s);
     for (size_t i = 0; i < n; i++) {
         const char *name = avro_schema_record_field_name(s, (int)i);
@@ -1166,7 +1148,7 @@ static int set_union(avro_value_t *v, avro_schema_t s, json_t *j, char *path, si
                      avro_schema_type_name(deref(avro_schema_union_branch(s, (int)k))));
         }
         if (json_is_null(j)) return jfail(e, SS_AVRO_JSON_MISSING, path, "required field is null");
-        return jfail(e, SS_AVRO_JSON_WRONG_TYPE, path, "expected %s, got %s", list, json_kind(j));
+        return jfail(e, SS_AVRO_JSON_WRONG_TYPE, path, "expected %s, got %s", list, ss_json_type_name(j));
     }
     avro_value_t branch;
     if (avro_value_set_branch(v, b, &branch))
@@ -1183,12 +1165,12 @@ static int set_value(avro_value_t *v, avro_schema_t s, json_t *j, char *path, si
     switch (avro_typeof(s)) {
     case AVRO_NULL:
         if (!json_is_null(j))
-            return jfail(e, SS_AVRO_JSON_WRONG_TYPE, path, "expected null, got %s", json_kind(j));
+            return jfail(e, SS_AVRO_JSON_WRONG_TYPE, path, "expected null, got %s", ss_json_type_name(j));
         return avro_value_set_null(v);
     case AVRO_BOOLEAN:
         if (!json_is_boolean(j))
             return jfail(e, SS_AVRO_JSON_WRONG_TYPE, path, "expected boolean, got %s",
-                         json_kind(j));
+                         ss_json_type_name(j));
         return avro_value_set_boolean(v, json_is_true(j));
     case AVRO_INT32:
         if (get_integral(j, INT32_MIN, INT32_MAX, "int", path, &i, e)) return -1;
@@ -1204,7 +1186,7 @@ static int set_value(avro_value_t *v, avro_schema_t s, json_t *j, char *path, si
         return avro_value_set_double(v, d);
     case AVRO_STRING:
         if (!json_is_string(j))
-            return jfail(e, SS_AVRO_JSON_WRONG_TYPE, path, "expected string, got %s", json_kind(j));
+            return jfail(e, SS_AVRO_JSON_WRONG_TYPE, path, "expected string, got %s", ss_json_type_name(j));
         return avro_value_set_string_len(v, json_string_value(j), json_string_length(j) + 1);
     case AVRO_BYTES:
     case AVRO_FIXED: {
@@ -1213,7 +1195,7 @@ static int set_value(avro_value_t *v, avro_schema_t s, json_t *j, char *path, si
         int rc = -1;
         if (!json_is_string(j))
             jfail(e, SS_AVRO_JSON_WRONG_TYPE, path, "expected string of bytes, got %s",
-                  json_kind(j));
+                  ss_json_type_name(j));
         else if (latin1_bytes(j, &b))
             jfail(e, SS_AVRO_JSON_WRONG_TYPE, path, "bytes must be code points U+0000..U+00FF");
         else if (avro_typeof(s) == AVRO_BYTES)
@@ -1234,7 +1216,7 @@ static int set_value(avro_value_t *v, avro_schema_t s, json_t *j, char *path, si
         return set_union(v, s, j, path, plen, flags, e);
     case AVRO_ARRAY: {
         if (!json_is_array(j))
-            return jfail(e, SS_AVRO_JSON_WRONG_TYPE, path, "expected array, got %s", json_kind(j));
+            return jfail(e, SS_AVRO_JSON_WRONG_TYPE, path, "expected array, got %s", ss_json_type_name(j));
         size_t k;
         json_t *item;
         json_array_foreach(j, k, item)
@@ -1250,7 +1232,7 @@ static int set_value(avro_value_t *v, avro_schema_t s, json_t *j, char *path, si
     }
     case AVRO_MAP: {
         if (!json_is_object(j))
-            return jfail(e, SS_AVRO_JSON_WRONG_TYPE, path, "expected object, got %s", json_kind(j));
+            return jfail(e, SS_AVRO_JSON_WRONG_TYPE, path, "expected object, got %s", ss_json_type_name(j));
         const char *key;
         json_t *item;
         json_object_foreach(j, key, item)

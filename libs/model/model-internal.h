@@ -95,6 +95,6 @@ void ss_shap_contributions(const ss_model *m, const float *x, double *phi);
 int32_t ss_tree_next(const ss_tnode *n, const float *x);
 
 /* shared JSON helpers (bundle.c) */
-const char *ss_json_type_name(const json_t *v);
+#include "common/json.h" /* ss_json_type_name */
 
 #endif
