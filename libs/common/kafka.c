@@ -24,6 +24,7 @@
 #include "common/util.h"
 
 #define SS_TICK_MS 100         /* safety-net poll and retry timer */
+#define SS_KICK_MS 5           /* consumer queue empty this long with more on the broker: fetch_kick() */
 #define SS_RETRY_BACKOFF_MS 500 /* delay before re-sending a failed delivery */
 /* Short pauses (in-flight cap, producer back-pressure) just stop draining the
  * consumer queue: librdkafka keeps what it prefetched. Pausing partitions in
@@ -533,6 +534,7 @@ typedef struct part_state {
     int assigned;
     int nin;            /* inflights referencing this state */
     int64_t store_next; /* offset to store at the next flush, -1 = none */
+    int64_t fetch_next; /* offset after the last message consumed, -1 = none yet */
 } part_state;
 
 struct ss_inflight {
@@ -562,6 +564,8 @@ struct ss_consumer {
     int paused;           /* reason mask */
     int applied_pause;    /* whether partitions are paused in librdkafka */
     int64_t soft_since_us; /* when the current pause began */
+    struct event *kick_ev; /* one-shot: the queue ran dry, see fetch_kick() */
+    int kick_armed, kicked; /* kicked: no message since the last kick */
     ss_producer **producers;
     int nproducers;
     health health;
@@ -573,7 +577,7 @@ struct ss_consumer {
     void (*drain_done)(void *);
     void *drain_arg;
     int closed;
-    ss_metric *m_consumed, *m_inflight, *m_paused, *m_rebalances;
+    ss_metric *m_consumed, *m_inflight, *m_paused, *m_rebalances, *m_kicks;
 };
 
 static part_state *part_get(ss_consumer *c, const char *topic, int32_t partition, int create)
@@ -585,6 +589,7 @@ static part_state *part_get(ss_consumer *c, const char *topic, int32_t partition
     ps->topic = ss_strdup(topic);
     ps->partition = partition;
     ps->store_next = -1;
+    ps->fetch_next = -1;
     ps->next = c->parts;
     c->parts = ps;
     return ps;
@@ -849,14 +854,58 @@ static void consumer_serve(ss_consumer *c)
         c->health.brokers_down = 0;
         n++;
         ss_inflight *in = track(c, m);
+        in->ps->fetch_next = m->offset + 1;
         c->cb(c, m, in, c->arg);
         rd_kafka_message_destroy(m);
         if (c->closed) return;
         if (c->paused && !c->applied_pause) break;
     }
     ss_metric_add(c->m_consumed, n);
+    if (n) c->kicked = 0;
     if (n && c->batch_end) c->batch_end(c, c->arg);
     if (n == c->batch_max && !c->paused) event_active(c->br.ev, EV_READ, 0); /* more may wait */
+    else if (!c->paused && !c->kick_armed && !c->kicked) {
+        struct timeval tv = {0, SS_KICK_MS * 1000};
+        c->kick_armed = 1;
+        evtimer_add(c->kick_ev, &tv);
+    }
+}
+
+/* The prefetch queue is capped (queued.max.messages.kbytes) to bound memory.
+ * librdkafka before 2.2 stops fetching when the queue is over the cap and only
+ * looks again when its broker thread next wakes, up to 1 s later (2.2 added
+ * fetch.queue.backoff.ms for this), so a consumer catching up on a backlog
+ * would drain the queue and then sit idle. When the queue has stayed empty for
+ * SS_KICK_MS while a partition's high watermark (cached from the last fetch)
+ * says the broker holds more, seek each such partition to where we are: the
+ * seek wakes its broker thread, which fetches at once. Nothing is skipped or
+ * purged (the queue is empty and the position is the next unconsumed offset);
+ * at worst an in-flight fetch is re-issued. One kick per dry spell, so a
+ * partition whose watermark runs ahead of its last message (compaction,
+ * transaction markers) costs one seek per message, not a loop. See ADR 0007. */
+static void fetch_kick(evutil_socket_t fd, short what, void *arg)
+{
+    ss_consumer *c = arg;
+    rd_kafka_topic_partition_list_t *l = NULL;
+    (void)fd;
+    (void)what;
+    c->kick_armed = 0;
+    if (c->paused || c->closed || rd_kafka_queue_length(c->q) > 0) return;
+    for (part_state *ps = c->parts; ps; ps = ps->next) {
+        int64_t lo, hi;
+        if (!ps->assigned || ps->fetch_next < 0) continue;
+        if (rd_kafka_get_watermark_offsets(c->rk, ps->topic, ps->partition, &lo, &hi) ||
+            hi <= ps->fetch_next)
+            continue;
+        if (!l) l = rd_kafka_topic_partition_list_new(4);
+        rd_kafka_topic_partition_list_add(l, ps->topic, ps->partition)->offset = ps->fetch_next;
+    }
+    if (!l) return;
+    rd_kafka_error_t *e = rd_kafka_seek_partitions(c->rk, l, 0); /* 0: asynchronous */
+    if (e) rd_kafka_error_destroy(e);
+    rd_kafka_topic_partition_list_destroy(l);
+    c->kicked = 1;
+    ss_metric_inc(c->m_kicks);
 }
 
 static void consumer_on_queue(evutil_socket_t fd, short what, void *arg)
@@ -905,6 +954,9 @@ ss_consumer *ss_consumer_new(struct event_base *base, const ss_kafka_opts *o,
         conf_set(conf, "partition.assignment.strategy", "cooperative-sticky", err, errlen) ||
         conf_set(conf, "session.timeout.ms", "10000", err, errlen) ||
         conf_set(conf, "heartbeat.interval.ms", "1000", err, errlen) ||
+        /* a small prefetch bounds memory; fetch_kick() keeps it fed (ADR 0007) */
+        conf_set(conf, "queued.max.messages.kbytes", "2048", err, errlen) ||
+        conf_set(conf, "fetch.max.bytes", "1048576", err, errlen) ||
         ss_kafka_conf_from_env(conf, err, errlen))
         goto err;
     rd_kafka_conf_set_rebalance_cb(conf, on_rebalance);
@@ -932,10 +984,13 @@ ss_consumer *ss_consumer_new(struct event_base *base, const ss_kafka_opts *o,
     c->tick = event_new(base, -1, EV_PERSIST, consumer_on_tick, c);
     event_add(c->tick, &tv);
     c->store_ev = event_new(base, -1, 0, on_store_event, c);
+    c->kick_ev = evtimer_new(base, fetch_kick, c);
     c->m_consumed = ss_counter("ss_kafka_consumed_total", "Messages consumed", NULL);
     c->m_inflight = ss_gauge("ss_kafka_inflight", "Consumed messages whose outputs are not yet acknowledged", NULL);
     c->m_paused = ss_gauge("ss_kafka_consumer_paused", "1 while input is paused", NULL);
     c->m_rebalances = ss_counter("ss_kafka_rebalances_total", "Rebalance events", NULL);
+    c->m_kicks = ss_counter("ss_kafka_fetch_kicks_total",
+                            "Fetcher wake-ups after the prefetch queue ran dry with more on the broker", NULL);
     return c;
 err:
     if (conf) rd_kafka_conf_destroy(conf);
@@ -1027,6 +1082,7 @@ void ss_consumer_free(ss_consumer *c)
     bridge_close(&c->br, c->q);
     if (c->tick) event_free(c->tick);
     if (c->store_ev) event_free(c->store_ev);
+    if (c->kick_ev) event_free(c->kick_ev);
     if (c->drain_ev) event_free(c->drain_ev);
     if (c->q) rd_kafka_queue_destroy(c->q);
     if (c->rk) rd_kafka_destroy(c->rk);
