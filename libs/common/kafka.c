@@ -954,9 +954,9 @@ ss_consumer *ss_consumer_new(struct event_base *base, const ss_kafka_opts *o,
         conf_set(conf, "partition.assignment.strategy", "cooperative-sticky", err, errlen) ||
         conf_set(conf, "session.timeout.ms", "10000", err, errlen) ||
         conf_set(conf, "heartbeat.interval.ms", "1000", err, errlen) ||
-        /* a small prefetch bounds memory; fetch_kick() keeps it fed (ADR 0007) */
+        /* a small prefetch bounds memory (librdkafka then caps fetch.max.bytes
+         * to it, unless set); fetch_kick() keeps it fed (ADR 0007) */
         conf_set(conf, "queued.max.messages.kbytes", "2048", err, errlen) ||
-        conf_set(conf, "fetch.max.bytes", "1048576", err, errlen) ||
         ss_kafka_conf_from_env(conf, err, errlen))
         goto err;
     rd_kafka_conf_set_rebalance_cb(conf, on_rebalance);
