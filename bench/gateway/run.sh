@@ -62,7 +62,7 @@ cat >"$SS_TMP/score.lua" <<'EOF'
 local n, tid = 0, 0
 local threads = 0
 function setup(thread) threads = threads + 1; thread:set("tid", threads) end
-function init(args) tid = tonumber(wrk.thread:get("tid")) or 0 end
+function init(args) tid = tonumber(wrk.thread:get("tid")) or 0; math.randomseed(tid * 7919 + os.time()) end
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["X-API-Key"] = os.getenv("BENCH_KEY")
@@ -75,7 +75,11 @@ request = function()
     tid, n, os.getenv("BENCH_RUN"), now, n % 1000, n % 50, n % 700)
   return wrk.format(nil, "/v1/score", nil, body)
 end
-if pace > 0 then delay = function() return pace end end
+-- exponential think time with mean `pace`: independent clients, Poisson-like
+-- arrivals. A constant pause phase-locks the connections into bursts of
+-- CONNS requests at once (one hiccup synchronises them and equal pauses keep
+-- them so), which measures the burst, not the rate.
+if pace > 0 then delay = function() return math.floor(-math.log(1 - math.random()) * pace + 0.5) end end
 EOF
 
 # run NAME PORT [DELAY_MS]: prints "NAME rps p50_ms p99_ms non2xx"
@@ -106,18 +110,22 @@ BENCH_KEY=$KEY BENCH_NOW=$(($(date +%s) * 1000)) BENCH_RUN=warm wrk -t1 -c4 -d2s
 read -r _ h_rps h_p50 h_p99 h_bad h_err < <(run hello "$HELLO_PORT")
 read -r _ o_rps o_p50 o_p99 o_bad o_err < <(run gwhello "$GW2_PORT")
 read -r _ g_rps g_p50 g_p99 g_bad g_err < <(run gateway "$GW_PORT")
-# pace PORT: per-connection pause (ms) so that CONNS connections offer about
-# RATE req/s. wrk waits `delay` after each answer, so one connection runs at
-# 1/(delay + latency): a 3 s calibration run measures the latency at the
-# nominal pause, then the pause is corrected for it.
+# pace PORT: mean per-connection pause (ms) so that CONNS connections offer
+# about RATE req/s. wrk waits `delay` (exponentially distributed, see the
+# script) after each answer, so one connection runs at 1/(pause + latency):
+# two 3 s calibration runs measure the latency at the current pause and
+# correct the pause for it.
 pace() {
-  local d0 rps
-  d0=$(/usr/bin/python3 -c "print($CONNS * 1000 / $RATE)")
-  read -r _ rps _ < <(DUR_OVERRIDE=3 run calib "$1" "$(printf '%.0f' "$d0")")
-  /usr/bin/python3 -c "
-c, r, d0, got = $CONNS, $RATE, round($d0), max($rps, 1)
-lat = c * 1000 / got - d0
-print(max(1, round(c * 1000 / r - lat)))"
+  local d rps
+  d=$(/usr/bin/python3 -c "print(round($CONNS * 1000 / $RATE))")
+  for _ in 1 2; do # the second round corrects the first's estimate
+    read -r _ rps _ < <(DUR_OVERRIDE=3 run calib "$1" "$d")
+    d=$(/usr/bin/python3 -c "
+c, r, d, got = $CONNS, $RATE, $d, max($rps, 1)
+lat = c * 1000 / got - d
+print(max(1, round(c * 1000 / r - lat)))")
+  done
+  echo "$d"
 }
 read -r _ r_rps r_p50 r_p99 r_bad r_err < <(run paced "$GW_PORT" "$(pace "$GW_PORT")")
 read -r _ q_rps q_p50 q_p99 q_bad q_err < <(run pacedhello "$GW2_PORT" "$(pace "$GW2_PORT")")
