@@ -612,11 +612,70 @@ static void test_replay_leaves_state_unchanged(void **state)
     ss_buf_free(&after);
 }
 
+/* Distinct-count windows name only the HLL tiles the entity hash marks; a
+ * marker holds the Redis time its HLL expires. Once that has passed, the
+ * entity's next write drops the marker (whichever stream it belongs to), and
+ * the count no longer sees the tile. */
+static void test_hll_markers_expire(void **state)
+{
+    (void)state;
+    size_t n = make_stream(5, events, 15000);
+    flush_state();
+    for (size_t i = 0; i < n; i++)
+        issue(&events[i], 0, &first[i]);
+    wait_all(first, n);
+    fx_event ev = events[n - 1];
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(events[i].card, ev.card) == 0 && events[i].t > ev.t) ev.t = events[i].t;
+    char key[96];
+    snprintf(key, sizeof key, "ss:e:card:%s", ev.card);
+    /* age every marker of the card and expire its HLLs */
+    redisReply *h = redisCommand(H.rc, "HGETALL %s", key);
+    int aged = 0;
+    for (size_t k = 0; k + 1 < h->elements; k += 2)
+        if (strncmp(h->element[k]->str, "h|", 2) == 0) {
+            freeReplyObject(redisCommand(H.rc, "HSET %s %s 1000", key, h->element[k]->str));
+            aged++;
+        }
+    freeReplyObject(h);
+    assert_true(aged > 0);
+    redisReply *ks = redisCommand(H.rc, "KEYS ss:h:card:%s:*", ev.card);
+    assert_true(ks->elements > 0);
+    for (size_t k = 0; k < ks->elements; k++)
+        freeReplyObject(redisCommand(H.rc, "DEL %s", ks->element[k]->str));
+    freeReplyObject(ks);
+    /* one more event of that card, one second after its newest */
+    outcome o;
+    snprintf(ev.event_id, sizeof ev.event_id, "marker-expiry-1");
+    ev.t += 1000;
+    issue(&ev, 0, &o);
+    wait_all(&o, 1);
+    assert_false(o.late);
+    h = redisCommand(H.rc, "HGETALL %s", key);
+    int fresh = 0;
+    for (size_t k = 0; k + 1 < h->elements; k += 2)
+        if (strncmp(h->element[k]->str, "h|", 2) == 0) {
+            assert_string_not_equal(h->element[k + 1]->str, "1000"); /* every aged one dropped */
+            fresh++;
+        }
+    freeReplyObject(h);
+    assert_true(fresh > 0); /* the new event's own tiles are marked */
+    /* and the card's distinct merchants see only the new event's value */
+    int seen = 0;
+    for (size_t f = 0; f < H.defs->n_features; f++)
+        if (strcmp(ss_feature_defs_names(H.defs)[f], "c_dist_merch_10m") == 0) {
+            assert_true(o.values[f] == 1.0);
+            seen = 1;
+        }
+    assert_true(seen);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_matches_brute_force),
         cmocka_unit_test(test_replay_leaves_state_unchanged),
+        cmocka_unit_test(test_hll_markers_expire),
         cmocka_unit_test(test_replay_after_vector_expiry),
         cmocka_unit_test(test_redelivery_after_definitions_change),
         cmocka_unit_test(test_card_fraud_matches_brute_force),
