@@ -5,11 +5,13 @@
 # server (build/bench/gateway), same machine, same run, same request.
 # Phases: hello at full speed; the gateway in front of the hello server (the
 # gateway's own cost); the gateway in front of the real scorer at full speed
-# and paced to about RATE req/s (wrk's per-connection delay, for the latency
-# goal); the gateway in front of hello paced the same way.
+# and paced to about RATE req/s (wrk's per-connection delay, exponentially
+# distributed, for the latency goal); the gateway in front of hello paced the
+# same way.
 # Prints req/s, p50 and p99 of each, then the throughput ratio LAST.
 # Builds nothing: run `make all` first.
 #   bench/gateway/run.sh [SECONDS] [CONNECTIONS] [RATE]
+#   BENCH_PACE=constant bench/gateway/run.sh ...   (constant pauses, for comparison)
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 DUR=${1:-10}
@@ -79,13 +81,14 @@ end
 -- arrivals. A constant pause phase-locks the connections into bursts of
 -- CONNS requests at once (one hiccup synchronises them and equal pauses keep
 -- them so), which measures the burst, not the rate.
-if pace > 0 then delay = function() return math.floor(-math.log(1 - math.random()) * pace + 0.5) end end
+if pace > 0 and os.getenv("BENCH_PACE") == "constant" then delay = function() return math.floor(pace + 0.5) end
+elseif pace > 0 then delay = function() return math.floor(-math.log(1 - math.random()) * pace + 0.5) end end
 EOF
 
 # run NAME PORT [DELAY_MS]: prints "NAME rps p50_ms p99_ms non2xx"
 run() {
   local name=$1 port=$2 delay=${3:-0}
-  BENCH_KEY=$KEY BENCH_NOW=$(($(date +%s) * 1000)) BENCH_RUN=$name BENCH_DELAY_MS=$delay \
+  BENCH_KEY=$KEY BENCH_NOW=$(($(date +%s) * 1000)) BENCH_RUN=$name BENCH_DELAY_MS=$delay BENCH_PACE=${BENCH_PACE:-exp} \
     wrk -t2 -c"$CONNS" -d"${DUR_OVERRIDE:-$DUR}s" --latency -s "$SS_TMP/score.lua" "http://127.0.0.1:$port" \
     >"$SS_TMP/wrk-$name.txt" 2>&1
   /usr/bin/python3 - "$name" "$SS_TMP/wrk-$name.txt" <<'EOF'
@@ -117,13 +120,13 @@ read -r _ g_rps g_p50 g_p99 g_bad g_err < <(run gateway "$GW_PORT")
 # correct the pause for it.
 pace() {
   local d rps
-  d=$(/usr/bin/python3 -c "print(round($CONNS * 1000 / $RATE))")
+  d=$(/usr/bin/python3 -c "print(round($CONNS * 1000 / $RATE, 2))")
   for _ in 1 2; do # the second round corrects the first's estimate
     read -r _ rps _ < <(DUR_OVERRIDE=3 run calib "$1" "$d")
     d=$(/usr/bin/python3 -c "
 c, r, d, got = $CONNS, $RATE, $d, max($rps, 1)
 lat = c * 1000 / got - d
-print(max(1, round(c * 1000 / r - lat)))")
+print(max(0.5, round(c * 1000 / r - lat, 2)))") # a mean: each pause is drawn and rounded to ms
   done
   echo "$d"
 }
