@@ -145,6 +145,7 @@ typedef struct gw {
     int stopping;
     struct event *drain_timer;
     int64_t drain_deadline_us;
+    int drain_settled; /* one tick passed with nothing pending */
 
     ss_metric *m_events_accepted, *m_events_rejected, *m_events_failed;
     ss_metric *m_auth_missing, *m_auth_invalid, *m_auth_forbidden, *m_rate_limited;

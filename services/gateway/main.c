@@ -19,10 +19,7 @@
 #define DRAIN_TIMEOUT_US (15 * 1000000LL)
 
 const ss_config_entry gw_config_table[] = {
-    {"HTTP_BIND", SS_CFG_STRING, "0.0.0.0", SS_UNBOUNDED, offsetof(gw_config, http_bind),
-     "Address the HTTP server listens on."},
-    {"HTTP_PORT", SS_CFG_INT, "8080", 0, 65535, offsetof(gw_config, http_port),
-     "HTTP(S) port; 0 picks a free one (logged)."},
+    SS_CFG_HTTP(gw_config, http_bind, http_port, "8080", "the API, HTTP or HTTPS"),
     {"HTTP_MAX_HEADER_SIZE", SS_CFG_SIZE, "8KiB", 512, 1e6, offsetof(gw_config, max_header_size),
      "Largest request header block; above it 431 (evhttp itself answers 400 above twice this)."},
     {"HTTP_MAX_BODY_SIZE", SS_CFG_SIZE, "1MiB", 1024, 1e9, offsetof(gw_config, max_body_size),
@@ -47,8 +44,7 @@ const ss_config_entry gw_config_table[] = {
      "Default per-key token refill rate (requests per second)."},
     {"RATE_LIMIT_BURST", SS_CFG_DOUBLE, "2000", 1, 1e9, offsetof(gw_config, rate_burst),
      "Default per-key bucket size (requests allowed in a burst)."},
-    {"KAFKA_BROKERS", SS_CFG_STRING, "localhost:9092", SS_UNBOUNDED,
-     offsetof(gw_config, kafka_brokers), "Kafka bootstrap servers."},
+    SS_CFG_KAFKA_BROKERS(gw_config, kafka_brokers),
     {"TOPIC_INGEST", SS_CFG_STRING, "events.ingest", SS_UNBOUNDED,
      offsetof(gw_config, topic_ingest), "Topic accepted events are produced to."},
     {"EVENTS_DELIVERY_TIMEOUT", SS_CFG_DURATION, "5s", 100, 300000,
@@ -59,8 +55,7 @@ const ss_config_entry gw_config_table[] = {
      "POST /v1/events reply time; longer = fewer wake-ups under load)."},
     {"EVENTS_MAX_BATCH", SS_CFG_INT, "500", 1, 100000, offsetof(gw_config, max_batch),
      "Most events in one POST /v1/events batch (more: 413)."},
-    {"REDIS_URL", SS_CFG_STRING, "redis://127.0.0.1:6379", SS_UNBOUNDED,
-     offsetof(gw_config, redis_url), "Redis holding the online feature vectors."},
+    SS_CFG_REDIS_URL(gw_config, redis_url, "the online feature vectors."),
     {"REDIS_TIMEOUT", SS_CFG_DURATION, "1s", 10, 60000, offsetof(gw_config, redis_timeout_ms),
      "Feature reads answer 504 after this."},
     {"REDIS_PREFIX", SS_CFG_STRING, "ss:", SS_UNBOUNDED, offsetof(gw_config, online_prefix),
@@ -77,10 +72,7 @@ const ss_config_entry gw_config_table[] = {
      "Drift calls answer 504 after this."},
     {"MODEL_NAME", SS_CFG_STRING, "card-fraud", SS_UNBOUNDED, offsetof(gw_config, model_name),
      "Model the admin routes act on (override per call with ?model=)."},
-    {"SCHEMA_DIR", SS_CFG_STRING, "schemas", SS_UNBOUNDED, offsetof(gw_config, schema_dir),
-     "Avro schemas (the canonical event schema for validation)."},
-    {"SCHEMA_REGISTRY_URL", SS_CFG_STRING, "", SS_UNBOUNDED,
-     offsetof(gw_config, schema_registry_url), "Schema Registry; empty = local registry."},
+    SS_CFG_SCHEMAS(gw_config, schema_dir, schema_registry_url),
     {"EVENT_SCHEMA", SS_CFG_STRING, "CardTransaction", SS_UNBOUNDED,
      offsetof(gw_config, event_schema), "Canonical event record validated against."},
     SS_EVENT_RULES_CONFIG(gw_config, rules),
@@ -100,6 +92,12 @@ static void on_drain_tick(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     if (g->pending > 0 && ss_mono_us() < g->drain_deadline_us) return;
+    /* the last answers were queued, not yet written: evhttp writes them on
+     * the next loop iteration, so exit one tick after the count reached 0 */
+    if (g->pending == 0 && !g->drain_settled) {
+        g->drain_settled = 1;
+        return;
+    }
     if (g->pending > 0) ss_warn("gateway: stopping with %zu requests unanswered", g->pending);
     event_del(g->drain_timer);
     if (ss_producer_flush(g->producer, 10000) != 0)
