@@ -10,18 +10,10 @@
 #define THR(m) offsetof(drift_config, thresholds[m])
 
 const ss_config_entry drift_config_table[] = {
-    {"KAFKA_BROKERS", SS_CFG_STRING, "localhost:9092", SS_UNBOUNDED, OFF(kafka_brokers),
-     "Kafka bootstrap servers"},
-    {"REDIS_URL", SS_CFG_STRING, "redis://127.0.0.1:6379", SS_UNBOUNDED, OFF(redis_url),
-     "Redis holding the model registry pointers (ss:model:<name>:active)"},
-    {"SCHEMA_DIR", SS_CFG_STRING, "schemas", SS_UNBOUNDED, OFF(schema_dir),
-     "Directory of *.avsc and ids.json"},
-    {"SCHEMA_REGISTRY_URL", SS_CFG_STRING, "", SS_UNBOUNDED, OFF(schema_registry_url),
-     "Confluent Schema Registry; empty = local registry from SCHEMA_DIR"},
-    {"HTTP_PORT", SS_CFG_INT, "8084", 0, 65535, OFF(http_port),
-     "Port of /metrics, /healthz, /readyz, /v1/drift"},
-    {"HTTP_BIND", SS_CFG_STRING, "0.0.0.0", SS_UNBOUNDED, OFF(http_bind),
-     "Address the HTTP server binds"},
+    SS_CFG_KAFKA_BROKERS(drift_config, kafka_brokers),
+    SS_CFG_REDIS_URL(drift_config, redis_url, "the model registry pointers (ss:model:<name>:active)."),
+    SS_CFG_SCHEMAS(drift_config, schema_dir, schema_registry_url),
+    SS_CFG_HTTP(drift_config, http_bind, http_port, "8084", "/metrics, /healthz, /readyz, /v1/drift"),
     {"TOPIC_FEATURES", SS_CFG_STRING, "features.enriched", SS_UNBOUNDED, OFF(topic_features),
      "Feature vectors (FeatureVector)"},
     {"TOPIC_SCORES", SS_CFG_STRING, "scores", SS_UNBOUNDED, OFF(topic_scores),

@@ -23,13 +23,9 @@
 
 #define CFG(field) offsetof(scorer_config, field)
 const ss_config_entry scorer_config_table[] = {
-    {"KAFKA_BROKERS", SS_CFG_STRING, "localhost:9092", SS_UNBOUNDED, CFG(kafka_brokers),
-     "Kafka bootstrap servers."},
-    {"REDIS_URL", SS_CFG_STRING, "redis://127.0.0.1:6379", SS_UNBOUNDED, CFG(redis_url),
-     "Redis: registry pointers and feature state."},
-    {"SCHEMA_DIR", SS_CFG_STRING, "schemas", SS_UNBOUNDED, CFG(schema_dir), "Avro schemas."},
-    {"SCHEMA_REGISTRY_URL", SS_CFG_STRING, "", SS_UNBOUNDED, CFG(schema_registry_url),
-     "Schema Registry URL (empty = local ids from schemas/ids.json)."},
+    SS_CFG_KAFKA_BROKERS(scorer_config, kafka_brokers),
+    SS_CFG_REDIS_URL(scorer_config, redis_url, "registry pointers and feature state."),
+    SS_CFG_SCHEMAS(scorer_config, schema_dir, schema_registry_url),
     {"TOPIC_FEATURES", SS_CFG_STRING, "features.enriched", SS_UNBOUNDED, CFG(topic_features),
      "Input topic (FeatureVector)."},
     {"TOPIC_SCORES", SS_CFG_STRING, "scores", SS_UNBOUNDED, CFG(topic_scores),
@@ -47,8 +43,8 @@ const ss_config_entry scorer_config_table[] = {
      "How often the registry pointers are read."},
     {"FEATURES_FILE", SS_CFG_STRING, "features/card_fraud.json", SS_UNBOUNDED, CFG(features_file),
      "Feature definitions (synchronous path)."},
-    {"HTTP_BIND", SS_CFG_STRING, "0.0.0.0", SS_UNBOUNDED, CFG(http_bind), "HTTP bind address."},
-    {"HTTP_PORT", SS_CFG_INT, "8083", 0, 65535, CFG(http_port), "HTTP port (0 = any free port)."},
+    SS_CFG_HTTP(scorer_config, http_bind, http_port, "8083",
+                "/v1/score, the registry API, /metrics, /healthz, /readyz"),
     {"DRAIN_TIMEOUT", SS_CFG_DURATION, "30s", 0, 600000, CFG(drain_ms),
      "On SIGTERM: how long to wait for in-flight events."},
     SS_EVENT_RULES_CONFIG(scorer_config, rules),

@@ -20,7 +20,7 @@ typedef struct config {
 } config;
 
 static const ss_config_entry config_table[] = {
-    {"KAFKA_BROKERS", SS_CFG_STRING, "localhost:9092", SS_UNBOUNDED, offsetof(config, brokers), "Kafka bootstrap servers"},
+    SS_CFG_KAFKA_BROKERS(config, brokers),
     {"PT_IN", SS_CFG_STRING, "passthrough.in", SS_UNBOUNDED, offsetof(config, in_topic), "topic to consume"},
     {"PT_OUT", SS_CFG_STRING, "passthrough.out", SS_UNBOUNDED, offsetof(config, out_topic), "topic to produce to"},
     {"GROUP_ID", SS_CFG_STRING, "streamscore-passthrough", SS_UNBOUNDED, offsetof(config, group), "consumer group"},

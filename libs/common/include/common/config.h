@@ -29,6 +29,28 @@ typedef struct ss_config_entry {
 #define SS_CFG_END {NULL, 0, NULL, 0, 0, 0, NULL}
 #define SS_UNBOUNDED 1, 0
 
+/* Entries every service shares, each with one default and one help text, so
+ * that a default changes in one place (T: the service's config type; the other
+ * arguments name its members; USE and ROUTES complete the help text). */
+// clang-format off
+#define SS_CFG_KAFKA_BROKERS(T, M)                                                              \
+    {"KAFKA_BROKERS", SS_CFG_STRING, "localhost:9092", SS_UNBOUNDED, offsetof(T, M),            \
+     "Kafka bootstrap servers; KAFKA_CONF_* variables set any librdkafka property (TLS, SASL)."}
+#define SS_CFG_REDIS_URL(T, M, USE)                                                             \
+    {"REDIS_URL", SS_CFG_STRING, "redis://127.0.0.1:6379", SS_UNBOUNDED, offsetof(T, M),        \
+     "Redis, redis://[:password@]host[:port][/db]: " USE}
+#define SS_CFG_SCHEMAS(T, DIR, URL)                                                             \
+    {"SCHEMA_DIR", SS_CFG_STRING, "schemas", SS_UNBOUNDED, offsetof(T, DIR),                   \
+     "Directory of the *.avsc schemas and ids.json (the local registry)."},                    \
+    {"SCHEMA_REGISTRY_URL", SS_CFG_STRING, "", SS_UNBOUNDED, offsetof(T, URL),                 \
+     "Confluent Schema Registry, http://[user:pass@]host:port; empty = the local registry."}
+#define SS_CFG_HTTP(T, BIND, PORT, DEFPORT, ROUTES)                                             \
+    {"HTTP_BIND", SS_CFG_STRING, "0.0.0.0", SS_UNBOUNDED, offsetof(T, BIND),                   \
+     "Address the HTTP server listens on."},                                                   \
+    {"HTTP_PORT", SS_CFG_INT, DEFPORT, 0, 65535, offsetof(T, PORT),                             \
+     "Port of " ROUTES " (0 = any free port, logged)."}
+// clang-format on
+
 /** Fill `out` from the environment (getenv) using a table terminated by
  * SS_CFG_END. Returns 0, or -1 with err naming the variable and the reason:
  * "bad config: KAFKA_BATCH: expected integer, got \"ten\"". */
