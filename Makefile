@@ -38,7 +38,7 @@ $(call lib_a,$(1)): $$(lib_$(1)_OBJS)
 	$$(AR) rcs $$@ $$^
 $(BUILD)/test/libs/$(1)/%: libs/$(1)/tests/%.c $(LIB_ARCHIVES)
 	@mkdir -p $$(dir $$@)
-	$$(CC) $$(CPPFLAGS) -Ilibs/$(1) $$(CFLAGS) $$(LDFLAGS) -o $$@ $$< $$(LINK_LIBS) $$(LDLIBS) $$($(1)_LDLIBS) -lcmocka
+	$$(CC) $$(CPPFLAGS) -Ilibs/$(1) -Itests/include $$(CFLAGS) $$(LDFLAGS) -o $$@ $$< $$(LINK_LIBS) $$(LDLIBS) $$($(1)_LDLIBS) -lcmocka
 UNIT_TESTS += $$(patsubst libs/$(1)/tests/%.c,$(BUILD)/test/libs/$(1)/%,$$(wildcard libs/$(1)/tests/test_*.c))
 endef
 $(foreach l,$(LIB_NAMES),$(eval $(call LIB_template,$(l))))
@@ -56,7 +56,7 @@ BINS += $(BUILD)/bin/streamscore-$(1)
 # unit tests of a service link its objects except main.o
 $(BUILD)/test/services/$(1)/%: services/$(1)/tests/%.c $$($(1)_SVC_LIBOBJS) $(LIB_ARCHIVES)
 	@mkdir -p $$(dir $$@)
-	$$(CC) $$(CPPFLAGS) -Iservices/$(1) $$(CFLAGS) $$(LDFLAGS) -o $$@ $$< $$($(1)_SVC_LIBOBJS) $$(LINK_LIBS) $$(LDLIBS) $$($(1)_LDLIBS) -lcmocka
+	$$(CC) $$(CPPFLAGS) -Iservices/$(1) -Itests/include $$(CFLAGS) $$(LDFLAGS) -o $$@ $$< $$($(1)_SVC_LIBOBJS) $$(LINK_LIBS) $$(LDLIBS) $$($(1)_LDLIBS) -lcmocka
 UNIT_TESTS += $$(patsubst services/$(1)/tests/%.c,$(BUILD)/test/services/$(1)/%,$$(wildcard services/$(1)/tests/test_*.c))
 endef
 $(foreach s,$(SVC_NAMES),$(eval $(call SVC_template,$(s))))

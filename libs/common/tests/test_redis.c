@@ -19,60 +19,12 @@
 #include <event2/event.h>
 #include <hiredis/hiredis.h>
 
+#include "sstest/redis_server.h"
+
 #include "common/redis.h"
 #include "common/util.h"
 
-static int port;
-static pid_t server;
-
-static int free_port(void)
-{
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t l = sizeof(a);
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    bind(fd, (struct sockaddr *)&a, sizeof(a));
-    getsockname(fd, (struct sockaddr *)&a, &l);
-    close(fd);
-    return ntohs(a.sin_port);
-}
-
-static int ping(void)
-{
-    struct timeval tv = {0, 200000};
-    redisContext *c = redisConnectWithTimeout("127.0.0.1", port, tv);
-    int ok = 0;
-    if (c && !c->err) {
-        redisReply *r = redisCommand(c, "PING");
-        ok = r && r->type == REDIS_REPLY_STATUS;
-        if (r) freeReplyObject(r);
-    }
-    if (c) redisFree(c);
-    return ok;
-}
-
-static void start_server(void)
-{
-    char p[16];
-    snprintf(p, sizeof(p), "%d", port);
-    server = fork();
-    if (server == 0) {
-        int fd = open("/dev/null", 1);
-        dup2(fd, 1);
-        execlp("redis-server", "redis-server", "--port", p, "--bind", "127.0.0.1", "--save", "",
-               "--appendonly", "no", (char *)NULL);
-        _exit(127);
-    }
-    for (int i = 0; i < 100 && !ping(); i++) usleep(50000);
-}
-
-static void stop_server(void)
-{
-    if (server > 0) {
-        kill(server, SIGKILL);
-        waitpid(server, NULL, 0);
-        server = 0;
-    }
-}
+static sst_redis server;
 
 typedef struct ctx {
     int answered;
@@ -123,9 +75,8 @@ static int all_answered(void *arg)
 
 static ss_redis *connect_redis(struct event_base *b)
 {
-    char url[64], err[256];
-    snprintf(url, sizeof(url), "redis://127.0.0.1:%d", port);
-    ss_redis *r = ss_redis_new(b, url, err, sizeof(err));
+    char err[256];
+    ss_redis *r = ss_redis_new(b, server.url, err, sizeof(err));
     assert_non_null(r);
     return r;
 }
@@ -170,7 +121,7 @@ static void test_outage(void **state)
     assert_true(run_until(b, is_ready, r, 5000));
     assert_int_equal(ss_redis_ready_check(r, why, sizeof(why)), 1);
 
-    stop_server();
+    sst_redis_kill(&server);
     assert_true(run_until(b, not_ready, r, 5000));
     assert_int_equal(ss_redis_ready_check(r, why, sizeof(why)), 0);
     assert_non_null(strstr(why, "not connected"));
@@ -182,7 +133,7 @@ static void test_outage(void **state)
     assert_int_equal(c.answered, 0); /* nothing answered (or lost) while down */
     assert_int_equal(ss_redis_pending(r), 100);
 
-    start_server(); /* same port, empty data set */
+    assert_int_equal(sst_redis_start(&server), 0); /* same port, empty data set */
     assert_true(run_until(b, all_answered, &c, 10000));
     assert_int_equal(c.answered, 100);
     assert_true(c.order_ok);
@@ -206,15 +157,13 @@ static void test_bad_url(void **state)
 static int setup(void **state)
 {
     (void)state;
-    port = free_port();
-    start_server();
-    return ping() ? 0 : -1;
+    return sst_redis_start(&server);
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    stop_server();
+    sst_redis_stop(&server);
     return 0;
 }
 

@@ -1,5 +1,5 @@
-/* fx.h - fixtures for the feature library tests: a real redis-server on a
- * free port (started and killed here), CardTransaction-shaped Avro events. */
+/* fx.h - fixtures for the feature library tests: a real redis-server
+ * (sstest/redis_server.h), CardTransaction-shaped Avro events. */
 #ifndef SS_FEATURES_TESTS_FX_H
 #define SS_FEATURES_TESTS_FX_H
 
@@ -17,86 +17,7 @@
 #include <avro.h>
 #include <hiredis/hiredis.h>
 
-typedef struct fx_redis {
-    pid_t pid;
-    int port;
-    char url[64];
-    char dir[64];
-} fx_redis;
-
-static inline int fx_free_port(void)
-{
-    struct sockaddr_in a;
-    socklen_t len = sizeof a;
-    int s = socket(AF_INET, SOCK_STREAM, 0), port = -1;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (bind(s, (struct sockaddr *)&a, sizeof a) == 0 &&
-        getsockname(s, (struct sockaddr *)&a, &len) == 0)
-        port = ntohs(a.sin_port);
-    close(s);
-    return port;
-}
-
-static inline redisContext *fx_redis_connect(const fx_redis *r)
-{
-    struct timeval tv = {2, 0};
-    redisContext *c = redisConnectWithTimeout("127.0.0.1", r->port, tv);
-    if (!c || c->err) {
-        if (c) redisFree(c);
-        return NULL;
-    }
-    return c;
-}
-
-/** Start redis-server on a free port; returns 0 when it answers PING. */
-static inline int fx_redis_start(fx_redis *r)
-{
-    char port[16];
-    memset(r, 0, sizeof *r);
-    r->port = fx_free_port();
-    snprintf(port, sizeof port, "%d", r->port);
-    snprintf(r->url, sizeof r->url, "redis://127.0.0.1:%d", r->port);
-    snprintf(r->dir, sizeof r->dir, "/tmp/ss-fx-redis.XXXXXX");
-    if (!mkdtemp(r->dir)) return -1;
-    r->pid = fork();
-    if (r->pid == 0) {
-        int devnull = open("/dev/null", O_WRONLY);
-        dup2(devnull, 1);
-        dup2(devnull, 2);
-        execlp("redis-server", "redis-server", "--port", port, "--bind", "127.0.0.1", "--save", "",
-               "--appendonly", "no", "--dir", r->dir, (char *)NULL);
-        _exit(127);
-    }
-    for (int i = 0; i < 100; i++) {
-        redisContext *c = fx_redis_connect(r);
-        if (c) {
-            redisReply *rep = redisCommand(c, "PING");
-            int ok = rep && rep->type == REDIS_REPLY_STATUS;
-            if (rep) freeReplyObject(rep);
-            redisFree(c);
-            if (ok) return 0;
-        }
-        usleep(50000);
-    }
-    return -1;
-}
-
-static inline void fx_redis_stop(fx_redis *r)
-{
-    if (r->pid > 0) {
-        kill(r->pid, SIGKILL);
-        waitpid(r->pid, NULL, 0);
-        r->pid = 0;
-    }
-    if (r->dir[0]) {
-        char cmd[128];
-        snprintf(cmd, sizeof cmd, "rm -rf %s", r->dir);
-        if (system(cmd) != 0) { /* best effort */
-        }
-    }
-}
+#include "sstest/redis_server.h"
 
 /** schemas/card_transaction.avsc, found from the repository root or below. */
 static inline avro_schema_t fx_card_schema(void)

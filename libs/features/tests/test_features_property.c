@@ -91,7 +91,7 @@ static const char TEST_DEFS[] =
     " ]}\n";
 
 typedef struct harness {
-    fx_redis redis;
+    sst_redis redis;
     redisContext *rc; /* observer: snapshots, FLUSHALL */
     struct event_base *base;
     ss_redis *r;
@@ -110,8 +110,8 @@ static int setup(void **state)
     char err[512];
     (void)state;
     memset(&H, 0, sizeof H);
-    if (fx_redis_start(&H.redis) < 0) return -1;
-    H.rc = fx_redis_connect(&H.redis);
+    if (sst_redis_start(&H.redis) < 0) return -1;
+    H.rc = sst_redis_connect(&H.redis);
     H.defs = ss_feature_defs_parse(TEST_DEFS, sizeof TEST_DEFS - 1, "test", err, sizeof err);
     if (!H.defs) {
         fprintf(stderr, "%s\n", err);
@@ -142,7 +142,7 @@ static int teardown(void **state)
     avro_schema_decref(H.schema);
     ss_feature_defs_free(H.defs);
     if (H.rc) redisFree(H.rc);
-    fx_redis_stop(&H.redis);
+    sst_redis_stop(&H.redis);
     return 0;
 }
 

@@ -18,10 +18,10 @@
 #include <cmocka.h>
 
 #include "model/registry.h"
+#include "sstest/redis_server.h"
 
 static char dir[256];
-static pid_t redis_pid = -1;
-static int redis_port;
+static sst_redis server;
 static redisContext *rc;
 
 static void write_bundle(const char *version, int valid)
@@ -42,42 +42,13 @@ static void write_bundle(const char *version, int valid)
     fclose(f);
 }
 
-static int free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof a;
-    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) < 0 ||
-        getsockname(fd, (struct sockaddr *)&a, &len) < 0)
-        return 26379;
-    close(fd);
-    return ntohs(a.sin_port);
-}
-
 static int setup(void **state)
 {
     (void)state;
     snprintf(dir, sizeof dir, "/tmp/ss-registry-test.XXXXXX");
     if (!mkdtemp(dir)) return -1;
-    redis_port = free_port();
-    char port[16];
-    snprintf(port, sizeof port, "%d", redis_port);
-    redis_pid = fork();
-    if (redis_pid == 0) {
-        int devnull = open("/dev/null", 1);
-        dup2(devnull, 1);
-        execlp("redis-server", "redis-server", "--port", port, "--bind", "127.0.0.1", "--save", "",
-               "--appendonly", "no", (char *)NULL);
-        _exit(127);
-    }
-    for (int i = 0; i < 100 && !rc; i++) {
-        usleep(50000);
-        rc = redisConnect("127.0.0.1", redis_port);
-        if (rc && rc->err) {
-            redisFree(rc);
-            rc = NULL;
-        }
-    }
+    if (sst_redis_start(&server) < 0) return -1;
+    rc = sst_redis_connect(&server);
     return rc ? 0 : -1;
 }
 
@@ -85,10 +56,7 @@ static int teardown(void **state)
 {
     (void)state;
     if (rc) redisFree(rc);
-    if (redis_pid > 0) {
-        kill(redis_pid, SIGTERM);
-        waitpid(redis_pid, NULL, 0);
-    }
+    sst_redis_stop(&server);
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     return system(cmd);
@@ -114,7 +82,7 @@ static void test_promote_rollback_shadow(void **state)
     assert_int_equal(ss_registry_versions(dir, "nope", &versions, &n, err, sizeof err), -1);
 
     /* listen for announcements on a second connection */
-    redisContext *sub = redisConnect("127.0.0.1", redis_port);
+    redisContext *sub = redisConnect("127.0.0.1", server.port);
     assert_true(sub && !sub->err);
     redisReply *r = redisCommand(sub, "SUBSCRIBE ss:model:m:changed");
     assert_non_null(r);

@@ -30,22 +30,10 @@
 #include "common/util.h"
 #include "features/features.h"
 #include "scorer.h"
+#include "sstest/redis_server.h"
 
 static char store[256];
-static pid_t redis_pid = -1;
-static int redis_port;
-
-static int free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof a;
-    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) < 0 ||
-        getsockname(fd, (struct sockaddr *)&a, &len) < 0)
-        return 26380;
-    close(fd);
-    return ntohs(a.sin_port);
-}
+static sst_redis server;
 
 static int setup(void **state)
 {
@@ -58,30 +46,13 @@ static int setup(void **state)
              "card-fraud >%s/py.log 2>&1",
              store, store);
     if (system(cmd) != 0) return -1;
-    redis_port = free_port();
-    char port[16];
-    snprintf(port, sizeof port, "%d", redis_port);
-    redis_pid = fork();
-    if (redis_pid == 0) {
-        execlp("redis-server", "redis-server", "--port", port, "--bind", "127.0.0.1", "--save", "",
-               "--appendonly", "no", "--loglevel", "warning", (char *)NULL);
-        _exit(127);
-    }
-    for (int i = 0; i < 100; i++) {
-        snprintf(cmd, sizeof cmd, "redis-cli -p %d ping >/dev/null 2>&1", redis_port);
-        if (system(cmd) == 0) return 0;
-        usleep(50000);
-    }
-    return -1;
+    return sst_redis_start(&server);
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    if (redis_pid > 0) {
-        kill(redis_pid, SIGTERM);
-        waitpid(redis_pid, NULL, 0);
-    }
+    sst_redis_stop(&server);
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf %s", store);
     return system(cmd);
@@ -149,7 +120,7 @@ static void test_sync_equals_stream(void **state)
     char err[1024], url[64];
     harness h = {0};
     h.base = event_base_new();
-    snprintf(url, sizeof url, "redis://127.0.0.1:%d", redis_port);
+    snprintf(url, sizeof url, "%s", server.url);
     ss_redis *r = ss_redis_new(h.base, url, err, sizeof err);
     assert_non_null(r);
     ss_feature_defs *defs = ss_feature_defs_load("features/card_fraud.json", err, sizeof err);
