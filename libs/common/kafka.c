@@ -780,8 +780,11 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     ss_metric_inc(c->m_rebalances);
     c->joined = 1;
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
-        for (int i = 0; i < parts->cnt; i++)
-            part_get(c, parts->elems[i].topic, parts->elems[i].partition, 1)->assigned = 1;
+        for (int i = 0; i < parts->cnt; i++) {
+            part_state *ps = part_get(c, parts->elems[i].topic, parts->elems[i].partition, 1);
+            ps->assigned = 1;
+            ps->fetch_next = -1; /* learnt again from this assignment's messages */
+        }
         if (coop)
             e = rd_kafka_incremental_assign(rk, parts);
         else
