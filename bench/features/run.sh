@@ -11,12 +11,7 @@ BUILD=${BUILD:-build}
 bin="$BUILD/bench/features"
 [ -x "$bin" ] || { echo "features: $bin missing, run make all" >&2; exit 1; }
 n=${1:-100000}
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/ss-bench-features.XXXXXX")
-port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no --dir "$tmp" >"$tmp/redis.log" 2>&1 &
-redis_pid=$!
-trap 'kill $redis_pid 2>/dev/null; wait $redis_pid 2>/dev/null; rm -rf "$tmp"' EXIT
-for _ in $(seq 50); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.1; done
+. bench/features/redis.sh
 
 defs=features/card_fraud.json
 echo "definitions: $defs ($(grep -c '"agg"' $defs) features), $n events, 1 card (hot state)"

@@ -13,12 +13,7 @@ bin="$BUILD/bench/features"
 [ -x "$bin" ] || { echo "script_time: $bin missing, run make all" >&2; exit 1; }
 n=${1:-20000}
 defs=features/card_fraud.json
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/ss-bench-script.XXXXXX")
-port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no --dir "$tmp" >"$tmp/redis.log" 2>&1 &
-redis_pid=$!
-trap 'kill $redis_pid 2>/dev/null; wait $redis_pid 2>/dev/null; rm -rf "$tmp"' EXIT
-for _ in $(seq 50); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.1; done
+. bench/features/redis.sh
 "$bin" --defs "$defs" --print-lua >"$tmp/script.lua"
 mapfile -t args < <("$bin" --defs "$defs" --print-args)
 # args: EVALSHA sha 1 <dedup key> <mode> <event id> <t> <now> <prefix> ... <ids> ...
