@@ -91,6 +91,7 @@ static void on_drain_tick(evutil_socket_t fd, short what, void *arg)
     gw *g = arg;
     (void)fd;
     (void)what;
+    if (g->pending > 0) g->drain_settled = 0; /* keep-alive clients may still ask */
     if (g->pending > 0 && ss_mono_us() < g->drain_deadline_us) return;
     /* the last answers were queued, not yet written: evhttp writes them on
      * the next loop iteration, so exit one tick after the count reached 0 */
