@@ -565,7 +565,7 @@ struct ss_consumer {
     int applied_pause;    /* whether partitions are paused in librdkafka */
     int64_t soft_since_us; /* when the current pause began */
     struct event *kick_ev; /* one-shot: the queue ran dry, see fetch_kick() */
-    int kick_armed, kicked; /* kicked: no message since the last kick */
+    int kicked;            /* no message since the last kick */
     ss_producer **producers;
     int nproducers;
     health health;
@@ -867,9 +867,8 @@ static void consumer_serve(ss_consumer *c)
     if (n) c->kicked = 0;
     if (n && c->batch_end) c->batch_end(c, c->arg);
     if (n == c->batch_max && !c->paused) event_active(c->br.ev, EV_READ, 0); /* more may wait */
-    else if (!c->paused && !c->kick_armed && !c->kicked) {
+    else if (!c->paused && !c->kicked && !evtimer_pending(c->kick_ev, NULL)) {
         struct timeval tv = {0, SS_KICK_MS * 1000};
-        c->kick_armed = 1;
         evtimer_add(c->kick_ev, &tv);
     }
 }
@@ -892,7 +891,6 @@ static void fetch_kick(evutil_socket_t fd, short what, void *arg)
     rd_kafka_topic_partition_list_t *l = NULL;
     (void)fd;
     (void)what;
-    c->kick_armed = 0;
     if (c->paused || c->closed || rd_kafka_queue_length(c->q) > 0) return;
     for (part_state *ps = c->parts; ps; ps = ps->next) {
         int64_t lo, hi;
