@@ -14,6 +14,7 @@
 
 #include "common/util.h"
 #include "scorer.h"
+#include "fixture_store.h"
 
 static char store[256];
 static ss_avro_registry *reg;
@@ -21,14 +22,7 @@ static ss_avro_registry *reg;
 static int setup(void **state)
 {
     (void)state;
-    snprintf(store, sizeof store, "/tmp/ss-scorer-test.XXXXXX");
-    if (!mkdtemp(store)) return -1;
-    char cmd[1024];
-    snprintf(cmd, sizeof cmd,
-             "OMP_NUM_THREADS=2 /usr/bin/python3 services/scorer/tests/make_bundles.py %s "
-             "card-fraud >%s/py.log 2>&1",
-             store, store);
-    if (system(cmd) != 0) return -1;
+    if (fixture_store_make(store, sizeof store, "/tmp/ss-scorer-test.XXXXXX") < 0) return -1;
     char err[512];
     reg = ss_avro_registry_new("schemas", NULL, err, sizeof err);
     if (!reg) fprintf(stderr, "%s\n", err);
@@ -40,9 +34,7 @@ static int teardown(void **state)
     (void)state;
     ss_avro_registry_free(reg);
     ss_metrics_reset();
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", store);
-    return system(cmd);
+    return fixture_store_remove(store);
 }
 
 static const char *active_version(scorer_models *m)

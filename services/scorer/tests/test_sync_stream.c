@@ -31,6 +31,7 @@
 #include "features/features.h"
 #include "scorer.h"
 #include "sstest/redis_server.h"
+#include "fixture_store.h"
 
 static char store[256];
 static sst_redis server;
@@ -38,14 +39,7 @@ static sst_redis server;
 static int setup(void **state)
 {
     (void)state;
-    snprintf(store, sizeof store, "/tmp/ss-sync-stream.XXXXXX");
-    if (!mkdtemp(store)) return -1;
-    char cmd[1024];
-    snprintf(cmd, sizeof cmd,
-             "OMP_NUM_THREADS=2 /usr/bin/python3 services/scorer/tests/make_bundles.py %s "
-             "card-fraud >%s/py.log 2>&1",
-             store, store);
-    if (system(cmd) != 0) return -1;
+    if (fixture_store_make(store, sizeof store, "/tmp/ss-sync-stream.XXXXXX") < 0) return -1;
     return sst_redis_start(&server);
 }
 
@@ -53,9 +47,7 @@ static int teardown(void **state)
 {
     (void)state;
     sst_redis_stop(&server);
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", store);
-    return system(cmd);
+    return fixture_store_remove(store);
 }
 
 typedef struct harness {
