@@ -25,6 +25,11 @@ ss_cleanup() {
   if [ "${SS_KEEP_TMP:-0}" = 1 ] || [ "$SS_FAILS" -gt 0 ]; then
     echo "# logs kept in $SS_TMP" >&2
     for f in "$SS_TMP"/*.log; do [ -f "$f" ] && { echo "# ---- $f" >&2; tail -n 30 "$f" >&2; }; done
+    # a digest last: whoever reads only the end of the output sees it
+    echo "# ---- warnings and errors (last 3 per log)" >&2
+    for f in "$SS_TMP"/*.log; do
+      [ -f "$f" ] && grep -aE '"level":"(warn|error)"' "$f" | tail -n 3 | cut -c1-300 | sed "s|^|# ${f##*/}: |" >&2
+    done
   else
     rm -rf "$SS_TMP"
   fi
@@ -39,9 +44,7 @@ check()  { local d=$1; shift; if "$@"; then ok "$d"; else not_ok "$d"; fi; }
 diag()   { echo "# $*"; }
 ss_done() { [ "$SS_FAILS" -eq 0 ]; exit $?; }
 
-ss_free_port() {
-  /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
+ss_free_port() { "$SS_ROOT/tools/demo/free_port.py"; }
 
 # ss_wait_for TIMEOUT_S command...: poll until the command succeeds
 ss_wait_for() {

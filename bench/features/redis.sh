@@ -1,7 +1,7 @@
 # Sourced by the features benchmarks: a scratch redis-server on a free port.
 # Sets tmp (a scratch directory) and port; both go away on exit.
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/ss-bench-features.XXXXXX")
-port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+port=$(/usr/bin/python3 "$(dirname "${BASH_SOURCE[0]}")/../../tools/demo/free_port.py")
 redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no --dir "$tmp" >"$tmp/redis.log" 2>&1 &
 redis_pid=$!
 trap 'kill $redis_pid 2>/dev/null; wait $redis_pid 2>/dev/null; rm -rf "$tmp"' EXIT

@@ -28,7 +28,7 @@ stop_one() {  # SIGTERM, wait up to 20 s for the drain, then SIGKILL
 STOPPED=0
 INTERRUPTED=0
 
-free_port() { $PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+free_port() { $PY "$(dirname "${BASH_SOURCE[0]}")/free_port.py"; }
 wait_for() {  # wait_for SECONDS NAME command...
   local limit=$1 name=$2; shift 2
   local end=$((SECONDS + limit))

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include <hiredis/hiredis.h>
 
@@ -24,20 +25,37 @@ typedef struct sst_redis {
     char dir[64];  /* scratch directory (--dir), removed by sst_redis_stop */
 } sst_redis;
 
-/** A loopback TCP port nobody listens on right now, or -1. */
+/** A loopback TCP port nobody is bound to right now, or -1. Drawn at random
+ * from below the kernel's ephemeral range, as tools/demo/free_port.py does:
+ * an ephemeral port (bind to port 0) can be taken by any outgoing connection
+ * before the server binds it. */
 static inline int sst_free_port(void)
 {
-    struct sockaddr_in a;
-    socklen_t len = sizeof a;
-    int s = socket(AF_INET, SOCK_STREAM, 0), port = -1;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (s >= 0 && bind(s, (struct sockaddr *)&a, sizeof a) == 0 &&
-        getsockname(s, (struct sockaddr *)&a, &len) == 0)
-        port = ntohs(a.sin_port);
-    if (s >= 0) close(s);
-    return port;
+    int low = 32768;
+    FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
+    if (f) {
+        if (fscanf(f, "%d", &low) != 1) low = 32768;
+        fclose(f);
+    }
+    int lo = low > 12000 ? 10000 : low, hi = low > 12000 ? low : 65535;
+    /* a private generator: the test's own rand() sequence stays untouched */
+    static unsigned long long x;
+    if (!x) x = ((unsigned long long)getpid() << 32) ^ (unsigned long long)time(NULL) ^ 0x9e3779b97f4a7c15ULL;
+    for (int i = 0; i < 500; i++) {
+        struct sockaddr_in a;
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        int port = lo + (int)(x % (unsigned long long)(hi - lo));
+        int s = socket(AF_INET, SOCK_STREAM, 0);
+        if (s < 0) return -1;
+        memset(&a, 0, sizeof a);
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        a.sin_port = htons((uint16_t)port);
+        int rc = bind(s, (struct sockaddr *)&a, sizeof a);
+        close(s);
+        if (rc == 0) return port;
+    }
+    return -1;
 }
 
 /** A blocking hiredis connection to the server (2 s timeout), or NULL. */
