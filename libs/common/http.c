@@ -79,6 +79,7 @@ typedef struct ss_conn {
     int method;             /* current request's method */
     int64_t t0_us;          /* current request's start */
     int body_terminated;    /* ss_http_body appended the NUL */
+    int busy;               /* a request received, its answer not yet written out */
     struct ss_conn *hnext;  /* hash chain */
 } ss_conn;
 
@@ -102,6 +103,14 @@ struct ss_http {
 
     ss_conn **conns; /* evcon -> conn, chained */
     size_t nbuckets, nconns;
+    size_t nbusy; /* conns with busy set */
+
+    /* ss_http_drain */
+    int draining;
+    struct event *drain_ev;
+    int64_t drain_deadline_us;
+    void (*drain_done)(void *);
+    void *drain_arg;
 
     ss_metric *m_conns, *m_accepted, *m_refused, *m_timed_out;
     int64_t refused_logged_us;
@@ -188,11 +197,22 @@ static void conn_remove(ss_http *h, ss_conn *c)
     }
 }
 
+static void conn_set_busy(ss_conn *c, int busy)
+{
+    if (c->busy == busy) return;
+    c->busy = busy;
+    if (busy)
+        c->h->nbusy++;
+    else
+        c->h->nbusy--;
+}
+
 static void on_conn_close(struct evhttp_connection *evcon, void *arg)
 {
     ss_conn *c = arg;
     ss_http *h = c->h;
     (void)evcon;
+    conn_set_busy(c, 0); /* closed before its answer was written: nothing left to wait for */
     conn_remove(h, c);
     event_free(c->deadline);
     ss_free(c);
@@ -283,10 +303,16 @@ static struct bufferevent *on_new_bufferevent(struct event_base *base, void *arg
 
 /* ------------------------------------------------------------------ replies */
 
+static ss_conn *conn_of(struct evhttp_request *req);
+
 /* evhttp 2.1 writes the body even for HEAD (and no Content-Length): send the
- * length a GET would have and no body. */
+ * length a GET would have and no body. While draining, every answer closes
+ * its connection once written. */
 static void send_reply(struct evhttp_request *req, int status)
 {
+    ss_conn *c = conn_of(req);
+    if (c && c->h->draining)
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Connection", "close");
     if (evhttp_request_get_command(req) == EVHTTP_REQ_HEAD) {
         struct evbuffer *out = evhttp_request_get_output_buffer(req);
         char len[32];
@@ -643,7 +669,8 @@ static void on_complete(struct evhttp_request *req, void *arg)
                 r ? r->pattern : "unmatched", code, seconds * 1000);
     c->route = NULL;
     c->body_terminated = 0;
-    conn_arm(c); /* the next request is due within timeout_s */
+    conn_set_busy(c, 0); /* evhttp calls this once the answer is written out */
+    conn_arm(c);         /* the next request is due within timeout_s */
 }
 
 static void dispatch(struct evhttp_request *req, void *arg)
@@ -657,6 +684,7 @@ static void dispatch(struct evhttp_request *req, void *arg)
         c->t0_us = ss_mono_us();
         c->method = method;
         c->route = NULL;
+        conn_set_busy(c, 1);
         evhttp_request_set_on_complete_cb(req, on_complete, c);
     }
 
@@ -892,9 +920,56 @@ void ss_http_stop_accepting(ss_http *h)
     h->bound = NULL;
 }
 
+size_t ss_http_busy(const ss_http *h)
+{
+    return h->nbusy;
+}
+
+static void drain_tick(evutil_socket_t fd, short what, void *arg)
+{
+    ss_http *h = arg;
+    (void)fd;
+    (void)what;
+    /* close the connections with nothing under way: no request being
+     * answered, no bytes of a next one received */
+    size_t n = 0;
+    struct evhttp_connection **idle = ss_calloc(h->nconns + 1, sizeof(*idle));
+    for (size_t b = 0; b < h->nbuckets; b++)
+        for (ss_conn *c = h->conns[b]; c; c = c->hnext) {
+            struct bufferevent *bev = evhttp_connection_get_bufferevent(c->evcon);
+            if (!c->busy && (!bev || evbuffer_get_length(bufferevent_get_input(bev)) == 0))
+                idle[n++] = c->evcon;
+        }
+    for (size_t i = 0; i < n; i++)
+        evhttp_connection_free(idle[i]); /* on_conn_close frees its conn */
+    ss_free(idle);
+    int late = ss_mono_us() >= h->drain_deadline_us;
+    if (h->nconns > 0 && !late) return;
+    if (h->nconns > 0)
+        ss_warn("http: drain timed out: %zu connections open, %zu requests unanswered",
+                h->nconns, h->nbusy);
+    event_free(h->drain_ev);
+    h->drain_ev = NULL;
+    if (h->drain_done) h->drain_done(h->drain_arg);
+}
+
+void ss_http_drain(ss_http *h, int timeout_ms, void (*done)(void *arg), void *arg)
+{
+    ss_http_stop_accepting(h);
+    if (h->draining) return;
+    h->draining = 1;
+    h->drain_done = done;
+    h->drain_arg = arg;
+    h->drain_deadline_us = ss_mono_us() + (int64_t)timeout_ms * 1000;
+    h->drain_ev = event_new(h->base, -1, EV_PERSIST, drain_tick, h);
+    struct timeval tv = {0, 10000};
+    event_add(h->drain_ev, &tv);
+}
+
 void ss_http_free(ss_http *h)
 {
     if (!h) return;
+    if (h->drain_ev) event_free(h->drain_ev);
     for (size_t i = 0; i < sizeof(servers) / sizeof(servers[0]); i++)
         if (servers[i] == h) servers[i] = NULL;
     if (h->http) evhttp_free(h->http); /* closes connections: on_conn_close frees each conn */

@@ -143,9 +143,6 @@ typedef struct gw {
     ss_event_rules *rules;
     size_t pending; /* requests waiting for Kafka, Redis or an upstream */
     int stopping;
-    struct event *drain_timer;
-    int64_t drain_deadline_us;
-    int drain_settled; /* one tick passed with nothing pending */
 
     ss_metric *m_events_accepted, *m_events_rejected, *m_events_failed;
     ss_metric *m_auth_missing, *m_auth_invalid, *m_auth_forbidden, *m_rate_limited;

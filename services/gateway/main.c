@@ -16,7 +16,7 @@
 #include "common/util.h"
 #include "gateway.h"
 
-#define DRAIN_TIMEOUT_US (15 * 1000000LL)
+#define DRAIN_TIMEOUT_MS 15000
 
 const ss_config_entry gw_config_table[] = {
     SS_CFG_HTTP(gw_config, http_bind, http_port, "8080", "the API, HTTP or HTTPS"),
@@ -86,21 +86,13 @@ static int producer_ready(void *arg, char *why, size_t whylen)
     return ss_producer_ready(arg, why, whylen);
 }
 
-static void on_drain_tick(evutil_socket_t fd, short what, void *arg)
+/* Every request received is answered and written out (ss_http_drain), so
+ * every event a client was told about is acked; then what the producer still
+ * holds (nothing a client is waiting for) is flushed. */
+static void on_http_drained(void *arg)
 {
     gw *g = arg;
-    (void)fd;
-    (void)what;
-    if (g->pending > 0) g->drain_settled = 0; /* keep-alive clients may still ask */
-    if (g->pending > 0 && ss_mono_us() < g->drain_deadline_us) return;
-    /* the last answers were queued, not yet written: evhttp writes them on
-     * the next loop iteration, so exit one tick after the count reached 0 */
-    if (g->pending == 0 && !g->drain_settled) {
-        g->drain_settled = 1;
-        return;
-    }
     if (g->pending > 0) ss_warn("gateway: stopping with %zu requests unanswered", g->pending);
-    event_del(g->drain_timer);
     if (ss_producer_flush(g->producer, 10000) != 0)
         ss_warn("gateway: producer flush timed out with %zu messages outstanding",
                 ss_producer_outstanding(g->producer));
@@ -113,11 +105,7 @@ static void on_stop(void *arg)
     if (g->stopping) return;
     g->stopping = 1;
     ss_info("gateway: stopping: no new connections, finishing %zu requests", g->pending);
-    ss_http_stop_accepting(g->http);
-    g->drain_deadline_us = ss_mono_us() + DRAIN_TIMEOUT_US;
-    g->drain_timer = event_new(g->base, -1, EV_PERSIST, on_drain_tick, g);
-    struct timeval tv = {0, 20000};
-    event_add(g->drain_timer, &tv);
+    ss_http_drain(g->http, DRAIN_TIMEOUT_MS, on_http_drained, g);
 }
 
 static void fail(const char *what, const char *err)
@@ -213,7 +201,6 @@ int main(int argc, char **argv)
 
     ss_http_free(g.http);
     ss_service_signals_free();
-    if (g.drain_timer) event_free(g.drain_timer);
     gw_upstream_free(g.drift);
     gw_upstream_free(g.scorer);
     ss_redis_free(g.redis);

@@ -66,6 +66,7 @@ typedef struct app {
     scorer_sync *sync;
     scorer_admin *admin;
     int stopping;
+    int draining; /* parts still draining at shutdown: HTTP, the consumer */
 } app;
 
 /* The consumer starts once an active model serves: no event waits on a model. */
@@ -85,24 +86,25 @@ static void on_models_changed(void *arg)
     ss_log(SS_LOG_INFO, "consuming", "topic", a->cfg.topic_features, NULL);
 }
 
+/* Each draining part calls this once; the loop ends after the last. */
 static void on_drained(void *arg)
 {
     app *a = arg;
-    event_base_loopexit(a->base, NULL);
+    if (--a->draining == 0) event_base_loopexit(a->base, NULL);
 }
 
+/* Stop: the consumer finishes the events it holds; the HTTP side answers
+ * every synchronous score it received (the gateway is waiting for them). */
 static void on_stop(void *arg)
 {
     app *a = arg;
     if (a->stopping) return;
     a->stopping = 1;
-    ss_log(SS_LOG_INFO, "stopping: draining in-flight events", NULL);
-    ss_http_stop_accepting(a->http);
+    ss_log(SS_LOG_INFO, "stopping: draining in-flight events and requests", NULL);
     ss_consumer *c = scorer_stream_consumer(a->stream);
-    if (c)
-        ss_consumer_drain(c, (int)a->cfg.drain_ms, on_drained, a);
-    else
-        event_base_loopexit(a->base, NULL);
+    a->draining = c ? 2 : 1;
+    ss_http_drain(a->http, (int)a->cfg.drain_ms, on_drained, a);
+    if (c) ss_consumer_drain(c, (int)a->cfg.drain_ms, on_drained, a);
 }
 
 static int setup(app *a, char *err, size_t errlen)

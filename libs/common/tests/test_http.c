@@ -578,6 +578,137 @@ static void test_connection_cap(void **state)
     ss_free(r);
 }
 
+/* ------------------------------------------------------------------ drain */
+
+typedef struct drain_state {
+    fixture *f;
+    struct evhttp_request *slow; /* the request in flight when the drain starts */
+    struct event *later;
+    int answered;      /* the slow answer was handed to evhttp */
+    int done;          /* the drain callback ran */
+    int answered_first; /* ... after the slow answer */
+    size_t conns_left, busy_left;
+} drain_state;
+
+static drain_state drain;
+
+static void on_drain_done(void *arg)
+{
+    drain_state *d = arg;
+    d->done++;
+    d->answered_first = d->answered;
+    d->busy_left = ss_http_busy(d->f->http);
+}
+
+static void answer_slow(evutil_socket_t fd, short what, void *arg)
+{
+    drain_state *d = arg;
+    (void)fd;
+    (void)what;
+    /* a large answer: it cannot all be written in the iteration that sends it */
+    ss_buf big;
+    ss_buf_init(&big);
+    for (int i = 0; i < 200000; i++)
+        ss_buf_append(&big, "0123456789", 10);
+    ss_http_reply_text(d->slow, 200, "text/plain", big.data, big.len);
+    ss_buf_free(&big);
+    d->answered = 1;
+}
+
+/* The handler starts the drain itself, then answers 300 ms later. */
+static void h_slow(struct evhttp_request *req, const ss_http_params *p, void *arg)
+{
+    drain_state *d = arg;
+    (void)p;
+    d->slow = req;
+    ss_http_drain(d->f->http, 5000, on_drain_done, d);
+    struct timeval tv = {0, 300000};
+    d->later = evtimer_new(d->f->base, answer_slow, d);
+    evtimer_add(d->later, &tv);
+}
+
+/* Read one answer (headers + Content-Length body) from fd; its status, or -1. */
+static int read_answer(int fd, ss_buf *out)
+{
+    char buf[65536];
+    int64_t end = ss_mono_us() + 5000000;
+    while (ss_mono_us() < end) {
+        struct pollfd pf = {.fd = fd, .events = POLLIN};
+        if (poll(&pf, 1, 50) <= 0) continue;
+        ssize_t n = recv(fd, buf, sizeof(buf), 0);
+        if (n <= 0) break;
+        ss_buf_append(out, buf, (size_t)n);
+        ss_buf_append(out, "", 1);
+        out->len--;
+        const char *hdr_end = strstr(out->data, "\r\n\r\n");
+        const char *cl = strcasestr(out->data, "Content-Length: ");
+        if (hdr_end && cl && out->len >= (size_t)(hdr_end + 4 - out->data) + strtoul(cl + 16, 0, 10))
+            return status_of(out->data);
+    }
+    return -1;
+}
+
+static void drain_clients(job *j)
+{
+    const char *hello = "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n";
+    const char *slow = "GET /slow HTTP/1.1\r\nHost: t\r\n\r\n";
+    ss_buf a_out, b_out;
+    ss_buf_init(&a_out);
+    ss_buf_init(&b_out);
+    j->rc = 1;
+    /* A: a keep-alive connection, idle once answered */
+    int a = connect_local(j->port), b = connect_local(j->port);
+    if (a < 0 || b < 0) goto out;
+    if (send(a, hello, strlen(hello), 0) < 0 || read_answer(a, &a_out) != 200) goto out;
+    /* B: its request starts the drain and waits 300 ms for its answer */
+    if (send(b, slow, strlen(slow), 0) < 0) goto out;
+    if (!wait_closed(a, 0.25)) { /* the idle connection goes at once */
+        fprintf(stderr, "drain: the idle keep-alive connection stayed open\n");
+        goto out;
+    }
+    int c = connect_local(j->port); /* no new connections */
+    if (c >= 0) {
+        fprintf(stderr, "drain: a new connection was accepted\n");
+        close(c);
+        goto out;
+    }
+    if (read_answer(b, &b_out) != 200 || b_out.len < 2000000 ||
+        !strcasestr(b_out.data, "Connection: close")) {
+        fprintf(stderr, "drain: the request in flight was not answered in full (%zu bytes)\n",
+                b_out.len);
+        goto out;
+    }
+    if (!wait_closed(b, 2)) goto out; /* then its connection closes */
+    j->rc = 0;
+out:
+    if (a >= 0) close(a);
+    if (b >= 0) close(b);
+    ss_buf_free(&a_out);
+    ss_buf_free(&b_out);
+}
+
+/* ss_http_drain: an idle keep-alive connection is closed, no new connection
+ * is accepted, the request in flight is answered in full (with Connection:
+ * close), and only then does the drain report done, with nothing left. */
+static void test_drain_answers_in_flight(void **state)
+{
+    fixture *f = *state;
+    memset(&drain, 0, sizeof drain);
+    drain.f = f;
+    ss_http_route(f->http, EVHTTP_REQ_GET, "/slow", h_slow, &drain);
+    job j = {.fn = drain_clients};
+    run_job(f, &j);
+    ss_buf_free(&j.out);
+    assert_int_equal(j.rc, 0);
+    int64_t end = ss_mono_us() + 3000000;
+    while (!drain.done && ss_mono_us() < end)
+        event_base_loop(f->base, EVLOOP_ONCE);
+    assert_int_equal(drain.done, 1);
+    assert_true(drain.answered_first);
+    assert_int_equal(drain.busy_left, 0);
+    event_free(drain.later);
+}
+
 static int setup_tls(void **state)
 {
     char dir[64], cmd[1024];
@@ -666,6 +797,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_metrics_route_passes_promtool, setup_default,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_connection_cap, setup_capped, teardown),
+        cmocka_unit_test_setup_teardown(test_drain_answers_in_flight, setup_default, teardown),
         cmocka_unit_test_setup_teardown(test_tls, setup_tls, teardown),
         cmocka_unit_test(test_bad_tls_config),
     };

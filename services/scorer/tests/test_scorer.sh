@@ -10,7 +10,8 @@
 #    promoted again with shadow v3 set; every event gets exactly one PRIMARY
 #    score naming v1 or v2, equal to XGBoost's prediction by that version,
 #    and one SHADOW score (v3) (scorer_driver.py);
-#  - POST /v1/score answers with score, decision, reasons and version.
+#  - POST /v1/score answers with score, decision, reasons and version;
+#  - SIGTERM: a score in flight is still answered, then the scorer exits.
 . "$(dirname "$0")/../../../tests/lib.sh"
 cd "$SS_ROOT" || exit 1
 
@@ -119,6 +120,18 @@ code=$(curl -s -o /dev/null -w '%{http_code}' -X DELETE "$BASE/v1/models/card-fr
 check "shadow cleared over HTTP ($code)" test "$code" = 200
 check "shadow unloaded" ss_wait_for 5 bash -c "[ \"\$(curl -fsS $BASE/v1/models | jq -r .loaded.shadow)\" = null ]"
 
+# ---- shutdown with a synchronous score in flight: it is answered first.
+# Redis holds every command for 1 s, so the request waits on its feature read
+# when SIGTERM arrives.
+redis-cli -p "$REDIS_PORT" CLIENT PAUSE 1000 ALL >/dev/null
+curl -s -o "$SS_TMP/late.json" -w '%{http_code}' --max-time 10 -X POST \
+  -H 'content-type: application/json' -d "${event/sync-1/sync-at-stop}" "$BASE/v1/score" \
+  >"$SS_TMP/late.code" 2>/dev/null &
+late=$!
+sleep 0.3
 kill -TERM "$SS_PID_scorer"
+wait "$late"
+check "a score in flight at SIGTERM is answered ($(cat "$SS_TMP/late.code"))" \
+  jq -e '.event_id == "sync-at-stop" and (.score | type) == "number"' "$SS_TMP/late.json"
 check "scorer exits cleanly on SIGTERM" wait "$SS_PID_scorer"
 ss_done

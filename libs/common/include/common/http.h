@@ -52,6 +52,15 @@ void ss_http_add_ready_check(ss_http *h, const char *name, ss_ready_fn fn, void 
 void ss_http_add_ops_routes(ss_http *h);
 /** Stop accepting new connections (shutdown). */
 void ss_http_stop_accepting(ss_http *h);
+/** Graceful shutdown of the HTTP side: stop accepting; every request already
+ * received is answered and its answer written out, with "Connection: close"
+ * so that keep-alive clients move on; connections with no request under way
+ * are closed. `done(arg)` runs once, on a later loop iteration, when no
+ * connection is left or after timeout_ms (then with a warning naming how many
+ * requests were still unanswered). Call ss_http_free afterwards as usual. */
+void ss_http_drain(ss_http *h, int timeout_ms, void (*done)(void *arg), void *arg);
+/** Requests received and not yet completely written out. */
+size_t ss_http_busy(const ss_http *h);
 
 /* ---- replies (each sends exactly one reply) */
 /** JSON reply; steals the reference to body. */
