@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <netdb.h>
+#include <pthread.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -47,6 +48,22 @@ typedef struct sa_remote {
     int64_t retry_at_ms;
 } sa_remote;
 
+/* One GET /schemas/ids/<id> on a helper thread (ss_avro_registry_set_wait):
+ * the loop thread never blocks on the registry longer than wait_ms. The
+ * thread only fills status/body/err; the loop thread parses. */
+typedef struct sa_fetch {
+    struct sa_fetch *next;
+    int32_t id;
+    char *url;
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int done;
+    int status; /* HTTP status, or -1 with err */
+    ss_buf body;
+    char err[256];
+} sa_fetch;
+
 typedef struct sa_subject {
     char *subject;
     char *canon;
@@ -64,6 +81,8 @@ struct ss_avro_registry {
     size_t nentries;
     sa_remote *remote;
     size_t nremote;
+    int wait_ms;       /* how long a lookup waits for the registry; -1 = until it answers */
+    sa_fetch *fetches; /* lookups under way */
     sa_subject *subjects;
     size_t nsubjects;
     sa_defaults *defaults;
@@ -72,6 +91,7 @@ struct ss_avro_registry {
 };
 
 static ss_avro_registry *live_registries;
+static void fetch_free(sa_fetch *f);
 
 typedef struct sa_resolver {
     int32_t id;
@@ -295,6 +315,7 @@ ss_avro_registry *ss_avro_registry_new(const char *schema_dir, const char *regis
                                        size_t errlen)
 {
     ss_avro_registry *r = ss_calloc(1, sizeof *r);
+    r->wait_ms = -1;
     if (registry_url && *registry_url) {
         if (strncmp(registry_url, "http://", 7) != 0) {
             ss_err(err, errlen, "avro registry: unsupported registry url \"%s\" (http:// only)",
@@ -331,6 +352,11 @@ void ss_avro_registry_free(ss_avro_registry *r)
         free(e->canon);
         json_decref(e->json);
         avro_schema_decref(e->schema);
+    }
+    while (r->fetches) { /* a lookup under way ends within the socket timeouts */
+        sa_fetch *f = r->fetches;
+        r->fetches = f->next;
+        fetch_free(f);
     }
     for (size_t i = 0; i < r->nremote; i++)
         if (r->remote[i].schema) avro_schema_decref(r->remote[i].schema);
@@ -452,6 +478,97 @@ static sa_remote *remote_slot(ss_avro_registry *r, int32_t id)
     return s;
 }
 
+/* ------------------------------------------------------------ lookups off the loop */
+
+static void *fetch_main(void *arg)
+{
+    sa_fetch *f = arg;
+    char path[64], err[256] = "";
+    ss_buf body;
+    ss_buf_init(&body);
+    snprintf(path, sizeof path, "/schemas/ids/%d", f->id);
+    int status = ss_sr_http(f->url, "GET", path, NULL, &body, err, sizeof err);
+    pthread_mutex_lock(&f->mu);
+    f->status = status;
+    f->body = body;
+    ss_strlcpy(f->err, err, sizeof f->err);
+    f->done = 1;
+    pthread_cond_broadcast(&f->cv);
+    pthread_mutex_unlock(&f->mu);
+    return NULL;
+}
+
+static sa_fetch *fetch_start(ss_avro_registry *r, int32_t id)
+{
+    sa_fetch *f = ss_calloc(1, sizeof *f);
+    f->id = id;
+    f->url = ss_strdup(r->url);
+    ss_buf_init(&f->body);
+    pthread_mutex_init(&f->mu, NULL);
+    pthread_cond_init(&f->cv, NULL);
+    if (pthread_create(&f->thread, NULL, fetch_main, f) != 0) {
+        fetch_main(f); /* no thread: ask from here */
+        f->thread = pthread_self();
+    }
+    f->next = r->fetches;
+    r->fetches = f;
+    return f;
+}
+
+/* 1 when the lookup has finished, waiting up to wait_ms (-1: until it does) */
+static int fetch_wait(sa_fetch *f, int wait_ms)
+{
+    pthread_mutex_lock(&f->mu);
+    if (wait_ms < 0) {
+        while (!f->done)
+            pthread_cond_wait(&f->cv, &f->mu);
+    } else if (!f->done && wait_ms > 0) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += wait_ms / 1000;
+        until.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        while (!f->done && pthread_cond_timedwait(&f->cv, &f->mu, &until) == 0) {
+        }
+    }
+    int done = f->done;
+    pthread_mutex_unlock(&f->mu);
+    return done;
+}
+
+static void fetch_free(sa_fetch *f)
+{
+    if (!pthread_equal(f->thread, pthread_self())) pthread_join(f->thread, NULL);
+    pthread_mutex_destroy(&f->mu);
+    pthread_cond_destroy(&f->cv);
+    ss_buf_free(&f->body);
+    ss_free(f->url);
+    ss_free(f);
+}
+
+/* The finished lookup for id, unlinked (caller frees), or NULL while none
+ * has finished; starts one if none is under way. */
+static sa_fetch *fetch_take(ss_avro_registry *r, int32_t id)
+{
+    sa_fetch **pp = &r->fetches;
+    while (*pp && (*pp)->id != id)
+        pp = &(*pp)->next;
+    sa_fetch *f = *pp ? *pp : fetch_start(r, id);
+    if (!fetch_wait(f, r->wait_ms)) return NULL;
+    for (pp = &r->fetches; *pp != f; pp = &(*pp)->next) {
+    }
+    *pp = f->next;
+    return f;
+}
+
+void ss_avro_registry_set_wait(ss_avro_registry *r, int wait_ms)
+{
+    r->wait_ms = wait_ms;
+}
+
 /* Returns 1 found, 0 unknown id, -1 registry failure (err set). */
 static int remote_fetch(ss_avro_registry *r, int32_t id, avro_schema_t *out, char *err,
                         size_t errlen)
@@ -462,12 +579,18 @@ static int remote_fetch(ss_avro_registry *r, int32_t id, avro_schema_t *out, cha
         ss_err(err, errlen, "bad avro: unknown schema id %d", id);
         return 0;
     }
-    char path[64];
-    snprintf(path, sizeof path, "/schemas/ids/%d", id);
-    ss_buf resp;
-    ss_buf_init(&resp);
+    sa_fetch *f = fetch_take(r, id);
+    if (!f) { /* still asking; the caller tries again later */
+        ss_err(err, errlen, "avro registry: schema id %d: no answer from the registry within %d ms",
+               id, r->wait_ms);
+        return -1;
+    }
+    ss_buf resp = f->body;
+    ss_buf_init(&f->body);
     int rc = -1;
-    int status = ss_sr_http(r->url, "GET", path, NULL, &resp, err, errlen);
+    int status = f->status;
+    if (status < 0) ss_strlcpy(err, f->err, errlen);
+    fetch_free(f);
     if (status < 0) goto done;
     if (status == 404) {
         s = remote_slot(r, id);

@@ -32,7 +32,9 @@
  * throughput when the in-flight cap pauses that way), so it is kept for
  * dependency outages, shutdown, and soft pauses that last longer than this. */
 #define SS_SOFT_PAUSE_MAX_US 5000000
-#define SS_HARD_REASONS (SS_PAUSE_DEPENDENCY | SS_PAUSE_SHUTDOWN)
+#define SS_HARD_REASONS (SS_PAUSE_DEPENDENCY | SS_PAUSE_SHUTDOWN | SS_PAUSE_RETRY)
+#define SS_RETRY_MIN_MS 250
+#define SS_RETRY_MAX_MS 10000
 
 /* ------------------------------------------------------------ shared pieces */
 
@@ -546,6 +548,14 @@ struct ss_inflight {
     int done_called;
 };
 
+/* A message the service could not handle yet (ss_consumer_defer), kept with
+ * its inflight until it is handed over again. */
+typedef struct deferred {
+    struct deferred *next;
+    rd_kafka_message_t *m;
+    ss_inflight *in;
+} deferred;
+
 struct ss_consumer {
     struct event_base *base;
     rd_kafka_t *rk;
@@ -577,7 +587,12 @@ struct ss_consumer {
     void (*drain_done)(void *);
     void *drain_arg;
     int closed;
-    ss_metric *m_consumed, *m_inflight, *m_paused, *m_rebalances, *m_kicks;
+    /* ss_consumer_defer: messages waiting for another try, in order */
+    deferred *dhead, *dtail;
+    int defer_now;             /* the callback just deferred its message */
+    int retry_ms;              /* next back-off */
+    struct event *retry_ev;
+    ss_metric *m_consumed, *m_inflight, *m_paused, *m_rebalances, *m_kicks, *m_deferred;
 };
 
 static part_state *part_get(ss_consumer *c, const char *topic, int32_t partition, int create)
@@ -596,6 +611,7 @@ static part_state *part_get(ss_consumer *c, const char *topic, int32_t partition
 }
 
 static void store_flush(ss_consumer *c);
+static void defer_drop(ss_consumer *c, part_state *ps, int finish);
 
 static void part_maybe_free(ss_consumer *c, part_state *ps)
 {
@@ -803,6 +819,7 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
             part_state *ps = part_get(c, parts->elems[i].topic, parts->elems[i].partition, 0);
             if (ps) {
                 ps->assigned = 0;
+                defer_drop(c, ps, 1);
                 part_maybe_free(c, ps);
             }
         }
@@ -836,6 +853,101 @@ static int consumer_stats(rd_kafka_t *rk, char *json, size_t len, void *opaque)
     return 0;
 }
 
+/* ------------------------------------------------------------ defer */
+
+void ss_consumer_defer(ss_consumer *c, const rd_kafka_message_t *m, ss_inflight *in)
+{
+    (void)m;
+    (void)in;
+    c->defer_now = 1; /* consumer_serve / defer_retry keep the message */
+    ss_metric_inc(c->m_deferred);
+}
+
+static void defer_push(ss_consumer *c, rd_kafka_message_t *m, ss_inflight *in)
+{
+    deferred *d = ss_calloc(1, sizeof *d);
+    d->m = m;
+    d->in = in;
+    if (c->dtail)
+        c->dtail->next = d;
+    else
+        c->dhead = d;
+    c->dtail = d;
+    if (d == c->dhead) { /* the first: stop input, try again after a pause */
+        ss_consumer_pause(c, SS_PAUSE_RETRY);
+        c->retry_ms = SS_RETRY_MIN_MS;
+        struct timeval tv = {0, SS_RETRY_MIN_MS * 1000};
+        evtimer_add(c->retry_ev, &tv);
+    }
+}
+
+static deferred *defer_pop(ss_consumer *c)
+{
+    deferred *d = c->dhead;
+    c->dhead = d->next;
+    if (!c->dhead) c->dtail = NULL;
+    return d;
+}
+
+static void defer_settled(ss_consumer *c)
+{
+    if (c->dhead) return;
+    evtimer_del(c->retry_ev);
+    ss_consumer_resume(c, SS_PAUSE_RETRY);
+}
+
+/* Hand the deferred messages over again, in order, until one is deferred
+ * again (then wait twice as long, up to SS_RETRY_MAX_MS). */
+static void defer_retry(evutil_socket_t fd, short what, void *arg)
+{
+    ss_consumer *c = arg;
+    int n = 0;
+    (void)fd;
+    (void)what;
+    while (c->dhead && !c->closed) {
+        deferred *d = c->dhead;
+        c->defer_now = 0;
+        c->cb(c, d->m, d->in, c->arg);
+        if (c->defer_now) {
+            c->defer_now = 0;
+            c->retry_ms = c->retry_ms * 2 < SS_RETRY_MAX_MS ? c->retry_ms * 2 : SS_RETRY_MAX_MS;
+            struct timeval tv = {c->retry_ms / 1000, (c->retry_ms % 1000) * 1000};
+            evtimer_add(c->retry_ev, &tv);
+            break;
+        }
+        n++;
+        defer_pop(c);
+        rd_kafka_message_destroy(d->m);
+        ss_free(d);
+    }
+    if (n && c->batch_end) c->batch_end(c, c->arg);
+    defer_settled(c);
+}
+
+/* Forget the deferred messages of a partition this consumer no longer owns
+ * (finish: their inputs are done; the partition is unassigned, so no offset
+ * is stored for them and the next owner reads them again), or all of them at
+ * shutdown (ps NULL, !finish: their inputs stay unfinished, so no offset is
+ * stored past them). */
+static void defer_drop(ss_consumer *c, part_state *ps, int finish)
+{
+    deferred **pp = &c->dhead;
+    c->dtail = NULL;
+    while (*pp) {
+        deferred *d = *pp;
+        if (ps && d->in->ps != ps) {
+            c->dtail = d;
+            pp = &d->next;
+            continue;
+        }
+        *pp = d->next;
+        rd_kafka_message_destroy(d->m);
+        if (finish) ss_inflight_done(d->in);
+        ss_free(d);
+    }
+    defer_settled(c);
+}
+
 static void consumer_serve(ss_consumer *c)
 {
     int n = 0;
@@ -858,8 +970,18 @@ static void consumer_serve(ss_consumer *c)
         n++;
         ss_inflight *in = track(c, m);
         in->ps->fetch_next = m->offset + 1;
+        if (c->dhead) { /* behind a deferred message: keep the order */
+            defer_push(c, m, in);
+            continue;
+        }
+        c->defer_now = 0;
         c->cb(c, m, in, c->arg);
-        rd_kafka_message_destroy(m);
+        if (c->defer_now) {
+            c->defer_now = 0;
+            defer_push(c, m, in);
+        } else {
+            rd_kafka_message_destroy(m);
+        }
         if (c->closed) return;
         if (c->paused && !c->applied_pause) break;
     }
@@ -986,12 +1108,16 @@ ss_consumer *ss_consumer_new(struct event_base *base, const ss_kafka_opts *o,
     event_add(c->tick, &tv);
     c->store_ev = event_new(base, -1, 0, on_store_event, c);
     c->kick_ev = evtimer_new(base, fetch_kick, c);
+    c->retry_ev = evtimer_new(base, defer_retry, c);
     c->m_consumed = ss_counter("ss_kafka_consumed_total", "Messages consumed", NULL);
     c->m_inflight = ss_gauge("ss_kafka_inflight", "Consumed messages whose outputs are not yet acknowledged", NULL);
     c->m_paused = ss_gauge("ss_kafka_consumer_paused", "1 while input is paused", NULL);
     c->m_rebalances = ss_counter("ss_kafka_rebalances_total", "Rebalance events", NULL);
     c->m_kicks = ss_counter("ss_kafka_fetch_kicks_total",
                             "Fetcher wake-ups after the prefetch queue ran dry with more on the broker", NULL);
+    c->m_deferred = ss_counter("ss_kafka_deferred_total",
+                               "Times a message could not be handled yet (a transient failure) and was kept for another try",
+                               NULL);
     return c;
 err:
     if (conf) rd_kafka_conf_destroy(conf);
@@ -1051,6 +1177,10 @@ static void drain_check(evutil_socket_t fd, short what, void *arg)
     if (c->inflight)
         ss_logf(SS_LOG_WARN, "drain: %zu inputs unfinished at timeout; they will be re-read",
                 c->inflight);
+    if (c->dhead) {
+        ss_logf(SS_LOG_WARN, "drain: deferred messages left at timeout; they will be re-read");
+        defer_drop(c, NULL, 0);
+    }
     flush_producers(c, 10000);
     store_flush(c);
     rd_kafka_commit(c->rk, NULL, 0);
@@ -1081,6 +1211,12 @@ void ss_consumer_free(ss_consumer *c)
         rd_kafka_consumer_close(c->rk);
     }
     bridge_close(&c->br, c->q);
+    while (c->dhead) { /* inputs stay unfinished: freed with their partitions below */
+        deferred *d = defer_pop(c);
+        rd_kafka_message_destroy(d->m);
+        ss_free(d);
+    }
+    if (c->retry_ev) event_free(c->retry_ev);
     if (c->tick) event_free(c->tick);
     if (c->store_ev) event_free(c->store_ev);
     if (c->kick_ev) event_free(c->kick_ev);

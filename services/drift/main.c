@@ -70,7 +70,6 @@ static int input_of(const drift_svc *s, const char *topic)
 
 static void on_message(ss_consumer *c, const rd_kafka_message_t *m, ss_inflight *in, void *arg)
 {
-    (void)c;
     drift_svc *s = arg;
     int input = input_of(s, rd_kafka_topic_name(m->rkt));
     ss_avro_codec *codecs[3] = {s->features_codec, s->score_codec, s->label_codec};
@@ -82,8 +81,13 @@ static void on_message(ss_consumer *c, const rd_kafka_message_t *m, ss_inflight 
     if (input == IN_FEATURES && s->monitor && s->fast_schema_id >= 0 &&
         drift_fast_features(s->monitor, m->payload, m->len, s->fast_schema_id) == DRIFT_FAST_DONE) {
         rc = DRIFT_APPLIED;
-    } else if (ss_avro_decode(codecs[input], m->payload, m->len, &v, err, sizeof err) == 0 &&
-               s->monitor) {
+    } else if (ss_avro_decode(codecs[input], m->payload, m->len, &v, err, sizeof err) < 0 &&
+               ss_avro_codec_errcode(codecs[input]) == SS_AVRO_E_REGISTRY) {
+        /* not the record's fault: offered again once the registry answers */
+        ss_log(SS_LOG_WARN, "schema registry unavailable, input waits", "error", err, NULL);
+        ss_consumer_defer(c, m, in);
+        return;
+    } else if (v && s->monitor) {
         int64_t now = ss_now_ms();
         if (input == IN_FEATURES)
             rc = drift_apply_features(s->monitor, v, err, sizeof err);
@@ -155,6 +159,7 @@ static int open_codecs(drift_svc *s, char *err, size_t errlen)
     char subject[512];
     s->registry = ss_avro_registry_new(s->cfg.schema_dir, s->cfg.schema_registry_url, err, errlen);
     if (!s->registry) return -1;
+    ss_avro_registry_set_wait(s->registry, SS_AVRO_LOOP_WAIT_MS);
     snprintf(subject, sizeof subject, "%s-value", s->cfg.topic_features);
     if (!(s->features_codec =
               ss_avro_codec_new(s->registry, "FeatureVector", subject, err, errlen)))

@@ -1,5 +1,6 @@
 /* dlq.c - input that cannot be processed (undecodable, no event id / time /
- * primary key) goes to the dead-letter topic with the reason headers. */
+ * primary key) goes to the dead-letter topic with the reason headers; input
+ * that cannot be processed yet (schema registry unreachable) waits. */
 #include "common/log.h"
 #include "features_svc.h"
 
@@ -22,4 +23,11 @@ void svc_dead_letter(svc *s, const rd_kafka_message_t *m, ss_inflight *in, const
     ss_metric_inc(s->m.events_dlq);
     ss_producer_send(s->producer, &send);
     ss_inflight_done(in);
+}
+
+void svc_defer(svc *s, const rd_kafka_message_t *m, ss_inflight *in)
+{
+    ss_log(SS_LOG_WARN, "schema registry unavailable, input waits", "topic",
+           ss_inflight_topic(in), NULL);
+    ss_consumer_defer(s->consumer, m, in);
 }

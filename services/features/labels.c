@@ -9,7 +9,10 @@ void labels_message(svc *s, const rd_kafka_message_t *m, ss_inflight *in)
     int64_t label_time = 0;
     char err[512];
     if (ss_avro_decode(s->label_codec, m->payload, m->len, &label, err, sizeof err) < 0) {
-        svc_dead_letter(s, m, in, err, NULL);
+        if (ss_avro_codec_errcode(s->label_codec) == SS_AVRO_E_REGISTRY)
+            svc_defer(s, m, in);
+        else
+            svc_dead_letter(s, m, in, err, NULL);
         return;
     }
     if (avro_value_get_by_name(label, "label_time", &field, NULL) != 0 ||

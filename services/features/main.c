@@ -158,6 +158,7 @@ static int open_codecs(svc *s, char *err, size_t errlen)
     char subject[256];
     if (!(s->registry = ss_avro_registry_new(s->cfg.schema_dir, s->cfg.registry_url, err, errlen)))
         return -1;
+    ss_avro_registry_set_wait(s->registry, SS_AVRO_LOOP_WAIT_MS);
     snprintf(subject, sizeof subject, "%s-value", s->cfg.topic_raw);
     if (!(s->raw_codec = ss_avro_codec_new(s->registry, s->cfg.event_schema, subject, err, errlen)))
         return -1;

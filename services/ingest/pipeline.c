@@ -359,6 +359,7 @@ ingest *ingest_new(const ingest_config *cfg, struct event_base *base, ss_produce
     snprintf(subject, sizeof subject, "%s-value", cfg->topic_raw);
     ig->reg = ss_avro_registry_new(cfg->schema_dir, cfg->registry_url, err, errlen);
     if (!ig->reg) goto bad;
+    ss_avro_registry_set_wait(ig->reg, SS_AVRO_LOOP_WAIT_MS);
     ig->codec = ss_avro_codec_new(ig->reg, cfg->event_schema, subject, err, errlen);
     if (!ig->codec) goto bad;
     ig->rules = ss_event_rules_new(&cfg->rules, ss_avro_codec_schema(ig->codec), err, errlen);

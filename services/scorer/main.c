@@ -112,6 +112,7 @@ static int setup(app *a, char *err, size_t errlen)
     scorer_config *cfg = &a->cfg;
     a->reg = ss_avro_registry_new(cfg->schema_dir, cfg->schema_registry_url, err, errlen);
     if (!a->reg) return -1;
+    ss_avro_registry_set_wait(a->reg, SS_AVRO_LOOP_WAIT_MS);
     a->event_codec = ss_avro_codec_new(a->reg, "CardTransaction", NULL, err, errlen);
     if (!a->event_codec) return -1;
     a->rules = ss_event_rules_new(&cfg->rules, ss_avro_codec_schema(a->event_codec), err, errlen);

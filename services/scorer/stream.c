@@ -134,11 +134,16 @@ static void to_dlq(scorer_stream *s, const rd_kafka_message_t *m, ss_inflight *i
 static void on_message(ss_consumer *c, const rd_kafka_message_t *m, ss_inflight *in, void *arg)
 {
     scorer_stream *s = arg;
-    (void)c;
     char err[512];
     avro_value_t *fv = NULL;
-    if (ss_avro_decode(s->in_codec, m->payload, m->len, &fv, err, sizeof err) < 0 ||
-        scorer_stream_handle(s, fv, in, err, sizeof err) < 0) {
+    int bad = ss_avro_decode(s->in_codec, m->payload, m->len, &fv, err, sizeof err) < 0;
+    if (bad && ss_avro_codec_errcode(s->in_codec) == SS_AVRO_E_REGISTRY) {
+        /* not the record's fault: offered again once the registry answers */
+        ss_log(SS_LOG_WARN, "schema registry unavailable, input waits", "error", err, NULL);
+        ss_consumer_defer(c, m, in);
+        return;
+    }
+    if (bad || scorer_stream_handle(s, fv, in, err, sizeof err) < 0) {
         ss_log(SS_LOG_WARN, "feature vector rejected, sent to the DLQ", "error", err, NULL);
         to_dlq(s, m, in, err);
     }

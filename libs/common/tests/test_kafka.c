@@ -34,7 +34,7 @@ static int start_devkafka(void **state)
     devkafka = fork();
     if (devkafka == 0) {
         freopen("/dev/null", "w", stdout);
-        execl(bin, bin, "--partitions", "2", "--topic", "t.bp:1", "--topic", "t.down:1", "--topic", "t.kick:2",
+        execl(bin, bin, "--partitions", "2", "--topic", "t.bp:1", "--topic", "t.down:1", "--topic", "t.kick:2", "--topic", "t.defer:1",
               "--bootstrap-file", file, (char *)NULL);
         _exit(127);
     }
@@ -188,6 +188,93 @@ static void test_prefetch_cap(void **state)
     event_base_free(b);
 }
 
+typedef struct defer_state {
+    int handled;      /* messages handled, in order */
+    int out_of_order; /* a message handled out of turn */
+    int attempts;     /* times message 10 was offered */
+    int saw_paused;   /* the consumer was paused while 10 waited */
+} defer_state;
+
+/* Message "10" cannot be handled on its first 3 offers (as if the schema
+ * registry were down); every other one is handled at once. */
+static void on_defer(ss_consumer *cons, const rd_kafka_message_t *m, ss_inflight *in, void *arg)
+{
+    defer_state *d = arg;
+    int v = atoi(m->payload ? (const char *)m->payload : "-1");
+    if (v == 10 && ++d->attempts <= 3) {
+        if (ss_consumer_paused(cons) & SS_PAUSE_RETRY) d->saw_paused = 1;
+        ss_consumer_defer(cons, m, in);
+        return;
+    }
+    if (v != d->handled) d->out_of_order++;
+    d->handled++;
+    ss_inflight_done(in);
+}
+
+static int64_t committed(ss_consumer *cons, const char *topic)
+{
+    rd_kafka_t *rk = ss_consumer_handle(cons);
+    rd_kafka_commit(rk, NULL, 0); /* whatever is stored; _NO_OFFSET when nothing is */
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(l, topic, 0);
+    int64_t off = -1;
+    if (rd_kafka_committed(rk, l, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR) off = l->elems[0].offset;
+    rd_kafka_topic_partition_list_destroy(l);
+    return off;
+}
+
+/* ss_consumer_defer: a message that cannot be handled yet is offered again
+ * after a back-off, with the consumer paused meanwhile; the messages after it
+ * wait behind it, so all 100 are handled once, in order; no offset is
+ * committed past it while it waits, and all are committed once it is done. */
+static void test_defer(void **state)
+{
+    (void)state;
+    char err[256];
+    counts c = {0};
+    defer_state d = {0};
+    enum { N = 100 };
+    struct event_base *b = event_base_new();
+    ss_kafka_opts po = {.brokers = brokers};
+    ss_producer *p = ss_producer_new(b, &po, err, sizeof(err));
+    assert_non_null(p);
+    for (int i = 0; i < N; i++) {
+        char v[16];
+        snprintf(v, sizeof(v), "%d", i);
+        ss_send s = {.topic = "t.defer", .partition = 0, .value = v, .valuelen = strlen(v) + 1,
+                     .cb = on_ack, .opaque = &c};
+        assert_int_equal(ss_producer_send(p, &s), 0);
+    }
+    run_for(b, 30000, &c.acked, N);
+    assert_int_equal(c.acked, N);
+    ss_metric *deferred = ss_counter("ss_kafka_deferred_total",
+                                     "Times a message could not be handled yet (a transient failure) and was kept for another try",
+                                     NULL);
+    double deferred0 = ss_metric_value(deferred);
+    const char *topics[] = {"t.defer"};
+    ss_kafka_opts co = {.brokers = brokers, .group_id = "defer"};
+    ss_consumer *cons = ss_consumer_new(b, &co, topics, 1, on_defer, NULL, &d, err, sizeof(err));
+    assert_non_null(cons);
+    int two = 2;
+    run_for(b, 30000, &d.attempts, two); /* 10 was deferred, then deferred again */
+    assert_int_equal(d.handled, 10);
+    assert_true(ss_consumer_paused(cons) & SS_PAUSE_RETRY);
+    int64_t off = committed(cons, "t.defer");
+    assert_true(off <= 10); /* never past the waiting message */
+    run_for(b, 30000, &d.handled, N);
+    assert_int_equal(d.handled, N);
+    assert_int_equal(d.out_of_order, 0);
+    assert_int_equal(d.attempts, 4);
+    assert_true(d.saw_paused);
+    assert_false(ss_consumer_paused(cons) & SS_PAUSE_RETRY);
+    assert_true(ss_metric_value(deferred) == deferred0 + 3);
+    run_for(b, 300, NULL, 0); /* offsets are stored on the next loop iteration */
+    assert_int_equal(committed(cons, "t.defer"), N);
+    ss_consumer_free(cons);
+    ss_producer_free(p);
+    event_base_free(b);
+}
+
 static void test_brokers_down(void **state)
 {
     (void)state;
@@ -269,6 +356,7 @@ int main(void)
         cmocka_unit_test(test_backpressure),
         cmocka_unit_test(test_brokers_down),
         cmocka_unit_test(test_prefetch_cap),
+        cmocka_unit_test(test_defer),
     };
     return cmocka_run_group_tests(tests, start_devkafka, stop_devkafka);
 }

@@ -5,7 +5,8 @@
 # (registered by another client) are fetched by id and resolved. When the
 # registry is down on first sight of an id, the input waits (readyz false,
 # nothing dead-lettered, later inputs keep their order) and goes through once
-# the registry is back.
+# the registry is back; when the registry hangs instead (accepts, never
+# answers), the lookup runs off the loop and /healthz keeps answering.
 # timeout: 120
 . "$(dirname "$0")/../../../tests/lib.sh"
 cd "$SS_ROOT"
@@ -65,5 +66,31 @@ consume events.raw >"$SS_TMP/raw2.jsonl"
 jq -r .value_hex "$SS_TMP/raw2.jsonl" | "$SS_BIN/avrocat" --registry "$SR" decode card_transaction >"$SS_TMP/raw2.events"
 cat "$SS_TMP/v0.jsonl" "$SS_TMP/late.jsonl" "$SS_TMP/after.jsonl" >"$SS_TMP/all.jsonl"
 check "all 24 events in events.raw, equal to what was sent" $PY $EV same "$SS_TMP/all.jsonl" "$SS_TMP/raw2.events"
+# another writer schema appears while the registry hangs (accepts, never
+# answers): the lookup runs off the loop, which keeps answering probes
+jq '.fields += [{"name": "producer_note", "type": ["null", "string"], "default": null}]' \
+  schemas/card_transaction.avsc >"$SS_TMP/ct_newer.avsc"
+hang_id=$(register events.ingest-value "$SS_TMP/ct_newer.avsc")
+$PY $EV gen 1 4 hang >"$SS_TMP/hang.jsonl"
+$PY $EV avro "$SS_TMP/ct_newer.avsc" "$hang_id" <"$SS_TMP/hang.jsonl" >"$SS_TMP/hang.hex"
+to_files "$SS_TMP/hang.hex" hang
+kill "$SS_PID_sr"; wait "$SS_PID_sr" 2>/dev/null
+ss_spawn blackhole $PY libs/common/tests/black_hole.py "$SR_PORT"
+ss_wait_for 10 bash -c "exec 3<>/dev/tcp/127.0.0.1/$SR_PORT" || not_ok "black hole listens"
+kcat -b "$KAFKA_BROKERS" -P -t events.ingest -k card-hang "$SS_TMP"/hang-0001.bin
+check "the input waits while the registry hangs (readyz 503)" ss_wait_for 20 bash -c \
+  "[ \"\$(curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:$INGEST_PORT/readyz)\" = 503 ]"
+worst=0
+for _ in $(seq 20); do # 2 s of probes while the lookup hangs
+  t=$(curl -s -o /dev/null -w '%{time_total}' --max-time 5 "http://127.0.0.1:$INGEST_PORT/healthz")
+  worst=$(awk -v a="$worst" -v b="$t" 'BEGIN {print (b > a) ? b : a}')
+  sleep 0.1
+done
+check "the loop keeps answering while the registry hangs (slowest /healthz ${worst}s)" \
+  awk -v w="$worst" 'BEGIN {exit !(w < 0.5)}'
+kill "$SS_PID_blackhole"; wait "$SS_PID_blackhole" 2>/dev/null
+start_sr
+check "once it answers again, the input goes through" ss_wait_for 30 metric_at_least ingest_messages_out_total 25
+check "still nothing dead-lettered" test "$(consume events.dlq 1000 | wc -l)" = 0
 check "ingest stops cleanly on SIGTERM" stop_ingest
 ss_done

@@ -16,6 +16,7 @@ python3-avro, python3-xgboost). Prints TAP lines ("ok - ..." / "not ok - ...").
       the synchronous one (same state: the sync call precedes the update).
 
   scorer_driver.py produce --brokers B --schemas DIR --n N --rate R --prefix P
+                   [--schema-file F --schema-id ID]
   scorer_driver.py collect --brokers B --schemas DIR --n N --prefix P [--timeout S]
       Produce vectors P-0..P-(N-1); check each got a PRIMARY score and that
       redelivered duplicates agree.
@@ -59,10 +60,11 @@ def tap(cond, desc):
 
 
 class Codec:
-    def __init__(self, schemas, fname):
+    def __init__(self, schemas, fname, schema_file=None, schema_id=None):
         ids = json.load(open(os.path.join(schemas, "ids.json")))["schemas"]
-        self.id = next(s["id"] for s in ids if s["file"] == fname)
-        self.schema = avro.schema.parse(open(os.path.join(schemas, fname)).read())
+        self.id = schema_id if schema_id is not None else next(
+            s["id"] for s in ids if s["file"] == fname)
+        self.schema = avro.schema.parse(open(schema_file or os.path.join(schemas, fname)).read())
         self.writer = avro.io.DatumWriter(self.schema)
         self.reader = avro.io.DatumReader(self.schema)
 
@@ -272,7 +274,7 @@ def e2e(a):
 def produce(a):
     """Produce n feature vectors <prefix>-<i> at a steady rate."""
     _, feats = vectors(a.n, 9)
-    fv = Codec(a.schemas, "feature_vector.avsc")
+    fv = Codec(a.schemas, "feature_vector.avsc", a.schema_file, a.schema_id)
     p = Producer({"bootstrap.servers": a.brokers, "enable.idempotence": True, "linger.ms": 5})
     t0 = time.time()
     for i in range(a.n):
@@ -340,6 +342,8 @@ def main():
     ap.add_argument("--json")
     ap.add_argument("--url")
     ap.add_argument("--prefix", default="ev")
+    ap.add_argument("--schema-file", help="produce: write with this schema (a compatible one)")
+    ap.add_argument("--schema-id", type=int, help="produce: frame with this schema id")
     a = ap.parse_args()
     if a.cmd == "hotswap":
         a.topic = a.topic or "features.enriched"

@@ -27,6 +27,14 @@ typedef struct ss_avro_codec ss_avro_codec;
 ss_avro_registry *ss_avro_registry_new(const char *schema_dir, const char *registry_url, char *err,
                                        size_t errlen);
 void ss_avro_registry_free(ss_avro_registry *r);
+/** Remote registry only: a schema id seen for the first time is looked up on
+ * a helper thread; the caller waits for the answer at most wait_ms (default
+ * -1: until it comes, for tools). Services on an event loop set a few ms:
+ * past it the decode fails with SS_AVRO_E_REGISTRY ("no answer ... yet"),
+ * the lookup goes on, and a later decode of that id takes its answer; the
+ * service parks or defers the message meanwhile. */
+void ss_avro_registry_set_wait(ss_avro_registry *r, int wait_ms);
+#define SS_AVRO_LOOP_WAIT_MS 50 /* what the services use */
 /** Schema by record name ("CardTransaction"), full name
  * ("streamscore.CardTransaction") or file stem ("card_transaction").
  * Borrowed; NULL if unknown. */

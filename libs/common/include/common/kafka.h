@@ -103,10 +103,22 @@ enum {
     SS_PAUSE_INFLIGHT = 1 << 1,     /* too many unfinished inputs */
     SS_PAUSE_DEPENDENCY = 1 << 2,   /* a dependency (e.g. Redis) is down */
     SS_PAUSE_SHUTDOWN = 1 << 3,     /* stopping */
+    SS_PAUSE_RETRY = 1 << 4,        /* a deferred message waits for another try */
 };
 void ss_consumer_pause(ss_consumer *c, int reason);
 void ss_consumer_resume(ss_consumer *c, int reason);
 int ss_consumer_paused(const ss_consumer *c); /* current reason mask */
+
+/** From inside the message callback, instead of handling `m`: it cannot be
+ * handled now for a transient reason (e.g. the schema registry is
+ * unreachable on first sight of a schema id). Do not call ss_inflight_done
+ * for it. The consumer keeps the message and its input (no offset is stored
+ * past it), pauses (SS_PAUSE_RETRY) and hands it to the callback again after
+ * a back-off (250 ms doubling to 10 s), followed, in order, by the messages
+ * consumed after it. On a revoke the partition's deferred messages are
+ * dropped for the next owner to read; at a drain timeout they are re-read
+ * after the restart. Each call counts in ss_kafka_deferred_total. */
+void ss_consumer_defer(ss_consumer *c, const rd_kafka_message_t *m, ss_inflight *in);
 
 size_t ss_consumer_inflight(const ss_consumer *c); /* unfinished inputs */
 int ss_consumer_assigned(const ss_consumer *c);    /* partitions currently assigned */
