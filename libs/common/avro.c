@@ -556,10 +556,12 @@ static sa_fetch *fetch_take(ss_avro_registry *r, int32_t id)
     sa_fetch **pp = &r->fetches;
     while (*pp && (*pp)->id != id)
         pp = &(*pp)->next;
-    sa_fetch *f = *pp ? *pp : fetch_start(r, id);
-    if (!fetch_wait(f, r->wait_ms)) return NULL;
-    for (pp = &r->fetches; *pp != f; pp = &(*pp)->next) {
+    if (!*pp) {
+        fetch_start(r, id); /* linked at the head */
+        pp = &r->fetches;
     }
+    sa_fetch *f = *pp;
+    if (!fetch_wait(f, r->wait_ms)) return NULL;
     *pp = f->next;
     return f;
 }

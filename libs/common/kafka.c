@@ -855,10 +855,14 @@ static int consumer_stats(rd_kafka_t *rk, char *json, size_t len, void *opaque)
 
 /* ------------------------------------------------------------ defer */
 
-void ss_consumer_defer(ss_consumer *c, const rd_kafka_message_t *m, ss_inflight *in)
+void ss_consumer_defer(ss_consumer *c, const rd_kafka_message_t *m, ss_inflight *in,
+                       const char *why)
 {
+    char where[32];
     (void)m;
-    (void)in;
+    snprintf(where, sizeof where, "%d/%lld", (int)in->ps->partition, (long long)in->offset);
+    ss_log(SS_LOG_WARN, "input deferred, offered again later", "reason", why, "topic",
+           in->ps->topic, "partition_offset", where, NULL);
     c->defer_now = 1; /* consumer_serve / defer_retry keep the message */
     ss_metric_inc(c->m_deferred);
 }

@@ -83,9 +83,7 @@ static void on_message(ss_consumer *c, const rd_kafka_message_t *m, ss_inflight 
         rc = DRIFT_APPLIED;
     } else if (ss_avro_decode(codecs[input], m->payload, m->len, &v, err, sizeof err) < 0 &&
                ss_avro_codec_errcode(codecs[input]) == SS_AVRO_E_REGISTRY) {
-        /* not the record's fault: offered again once the registry answers */
-        ss_log(SS_LOG_WARN, "schema registry unavailable, input waits", "error", err, NULL);
-        ss_consumer_defer(c, m, in);
+        ss_consumer_defer(c, m, in, err); /* not the record's fault: offered again */
         return;
     } else if (v && s->monitor) {
         int64_t now = ss_now_ms();

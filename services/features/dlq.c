@@ -1,6 +1,5 @@
 /* dlq.c - input that cannot be processed (undecodable, no event id / time /
- * primary key) goes to the dead-letter topic with the reason headers; input
- * that cannot be processed yet (schema registry unreachable) waits. */
+ * primary key) goes to the dead-letter topic with the reason headers. */
 #include "common/log.h"
 #include "features_svc.h"
 
@@ -25,9 +24,3 @@ void svc_dead_letter(svc *s, const rd_kafka_message_t *m, ss_inflight *in, const
     ss_inflight_done(in);
 }
 
-void svc_defer(svc *s, const rd_kafka_message_t *m, ss_inflight *in)
-{
-    ss_log(SS_LOG_WARN, "schema registry unavailable, input waits", "topic",
-           ss_inflight_topic(in), NULL);
-    ss_consumer_defer(s->consumer, m, in);
-}

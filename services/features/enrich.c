@@ -26,16 +26,20 @@ static void job_free(event_job *j)
 
 static void on_vector(const ss_feature_vector *v, const char *err, void *arg);
 
-/** Decode and issue the script call; 0 = issued, -1 = bad event (DLQ'd),
- * -2 = the schema registry could not be asked (nothing done: try later). */
+/** Decode and issue the script call; 0 = issued, -1 = not issued: a bad
+ * event (DLQ'd) or one whose schema the registry could not yet tell us
+ * (deferred: the consumer offers it again). */
 static int job_issue(event_job *j, const rd_kafka_message_t *m)
 {
     svc *s = j->s;
     avro_value_t *event = NULL;
     char err[512];
     if (ss_avro_decode(s->raw_codec, j->payload, j->len, &event, err, sizeof err) < 0) {
-        if (ss_avro_codec_errcode(s->raw_codec) == SS_AVRO_E_REGISTRY) return -2;
-        if (m) svc_dead_letter(s, m, j->in, err, NULL);
+        if (!m) return -1;
+        if (ss_avro_codec_errcode(s->raw_codec) == SS_AVRO_E_REGISTRY)
+            ss_consumer_defer(s->consumer, m, j->in, err);
+        else
+            svc_dead_letter(s, m, j->in, err, NULL);
         return -1;
     }
     if (ss_features_update(s->features, event, on_vector, j, err, sizeof err) < 0) {
@@ -121,7 +125,5 @@ void enrich_message(svc *s, const rd_kafka_message_t *m, ss_inflight *in)
     j->payload = ss_malloc(m->len ? m->len : 1);
     if (m->len) memcpy(j->payload, m->payload, m->len);
     j->start_us = ss_mono_us();
-    int rc = job_issue(j, m);
-    if (rc == -2) svc_defer(s, m, in);
-    if (rc < 0) job_free(j);
+    if (job_issue(j, m) < 0) job_free(j);
 }

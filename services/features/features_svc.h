@@ -80,9 +80,6 @@ void labels_message(svc *s, const rd_kafka_message_t *m, ss_inflight *in);
 /* shared: send the original message to the DLQ with a reason, then finish it */
 void svc_dead_letter(svc *s, const rd_kafka_message_t *m, ss_inflight *in, const char *reason,
                      const char *field);
-/* shared: the schema registry could not be asked about the message's schema
- * id; the consumer offers it again later (ss_consumer_defer), in order */
-void svc_defer(svc *s, const rd_kafka_message_t *m, ss_inflight *in);
 /* sink.c */
 int sink_start(svc *s, char *err, size_t errlen);
 /** Append a record to an offline store; the input's offset waits for the flush. */

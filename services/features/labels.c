@@ -10,7 +10,7 @@ void labels_message(svc *s, const rd_kafka_message_t *m, ss_inflight *in)
     char err[512];
     if (ss_avro_decode(s->label_codec, m->payload, m->len, &label, err, sizeof err) < 0) {
         if (ss_avro_codec_errcode(s->label_codec) == SS_AVRO_E_REGISTRY)
-            svc_defer(s, m, in);
+            ss_consumer_defer(s->consumer, m, in, err); /* offered again later */
         else
             svc_dead_letter(s, m, in, err, NULL);
         return;

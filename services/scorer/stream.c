@@ -138,9 +138,7 @@ static void on_message(ss_consumer *c, const rd_kafka_message_t *m, ss_inflight 
     avro_value_t *fv = NULL;
     int bad = ss_avro_decode(s->in_codec, m->payload, m->len, &fv, err, sizeof err) < 0;
     if (bad && ss_avro_codec_errcode(s->in_codec) == SS_AVRO_E_REGISTRY) {
-        /* not the record's fault: offered again once the registry answers */
-        ss_log(SS_LOG_WARN, "schema registry unavailable, input waits", "error", err, NULL);
-        ss_consumer_defer(c, m, in);
+        ss_consumer_defer(c, m, in, err); /* not the record's fault: offered again */
         return;
     }
     if (bad || scorer_stream_handle(s, fv, in, err, sizeof err) < 0) {

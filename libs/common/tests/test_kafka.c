@@ -203,7 +203,7 @@ static void on_defer(ss_consumer *cons, const rd_kafka_message_t *m, ss_inflight
     int v = atoi(m->payload ? (const char *)m->payload : "-1");
     if (v == 10 && ++d->attempts <= 3) {
         if (ss_consumer_paused(cons) & SS_PAUSE_RETRY) d->saw_paused = 1;
-        ss_consumer_defer(cons, m, in);
+        ss_consumer_defer(cons, m, in, "test: not yet");
         return;
     }
     if (v != d->handled) d->out_of_order++;

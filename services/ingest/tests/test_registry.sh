@@ -13,25 +13,14 @@ cd "$SS_ROOT"
 . services/ingest/tests/ingest_lib.sh
 PY=/usr/bin/python3
 EV=services/ingest/tests/events_py.py
-SRPY=libs/common/tests/fake_schema_registry.py
-SR_PORT=$(ss_free_port)
-start_sr() {
-  rm -f "$SS_TMP/sr.port"
-  ss_spawn sr $PY $SRPY --port "$SR_PORT" --port-file "$SS_TMP/sr.port" --state "$SS_TMP/sr.state"
-  ss_wait_for 10 test -s "$SS_TMP/sr.port"
-}
-SR="http://127.0.0.1:$SR_PORT"
-register() { # SUBJECT SCHEMA_FILE -> id
-  jq -Rs '{schema: .}' "$2" | curl -fsS -X POST -H 'Content-Type: application/vnd.schemaregistry.v1+json' \
-    --data-binary @- "$SR/subjects/$1/versions" | jq -r .id
-}
+. libs/common/tests/registry_lib.sh
 
-ss_start_redis && ss_start_kafka 2 && start_sr || { not_ok "redis, devkafka and the registry start"; ss_done; }
+ss_start_redis && ss_start_kafka 2 && sr_start || { not_ok "redis, devkafka and the registry start"; ss_done; }
 check "ingest starts with SCHEMA_REGISTRY_URL" start_ingest SCHEMA_REGISTRY_URL="$SR"
 raw_id=$(curl -fsS "$SR/subjects/events.raw-value/versions/latest" | jq -r .id)
 check "ingest registered the canonical schema under events.raw-value" test "$raw_id" = 1001
 
-v0_id=$(register events.ingest-value schemas/history/card_transaction.v0.avsc)
+v0_id=$(sr_register events.ingest-value schemas/history/card_transaction.v0.avsc)
 $PY $EV gen 20 1 sr --no-optional >"$SS_TMP/v0.jsonl"
 $PY $EV avro schemas/history/card_transaction.v0.avsc "$v0_id" <"$SS_TMP/v0.jsonl" >"$SS_TMP/v0.hex"
 to_files "$SS_TMP/v0.hex" v0
@@ -45,12 +34,12 @@ jq -r .value_hex "$SS_TMP/raw.jsonl" | "$SS_BIN/avrocat" --registry "$SR" decode
 check "decoded through the registry, field-for-field equal (defaults filled)" $PY $EV same "$SS_TMP/v0.jsonl" "$SS_TMP/raw.events"
 
 # a new writer schema appears while the registry is down
-new_id=$(register events.ingest-value schemas/card_transaction.avsc)
+new_id=$(sr_register events.ingest-value schemas/card_transaction.avsc)
 $PY $EV gen 1 2 late >"$SS_TMP/late.jsonl"
 $PY $EV avro schemas/card_transaction.avsc "$new_id" <"$SS_TMP/late.jsonl" >"$SS_TMP/late.hex"
 to_files "$SS_TMP/late.hex" late
 $PY $EV gen 3 3 after >"$SS_TMP/after.jsonl"
-kill "$SS_PID_sr"; wait "$SS_PID_sr" 2>/dev/null
+sr_stop
 kcat -b "$KAFKA_BROKERS" -P -t events.ingest -k card-late "$SS_TMP"/late-0001.bin
 jq -r '[.card_id, (. | tojson)] | @tsv' "$SS_TMP/after.jsonl" | kcat -b "$KAFKA_BROKERS" -P -t events.ingest -K $'\t' -p 0
 check "/readyz turns false while the input waits for the registry" ss_wait_for 20 bash -c \
@@ -58,7 +47,7 @@ check "/readyz turns false while the input waits for the registry" ss_wait_for 2
 sleep 1
 check "nothing dead-lettered for it" test "$(consume events.dlq 1000 | wc -l)" = 0
 check "the waiting input is not lost or skipped: out is still 20" test "$(metric ingest_messages_out_total)" = 20
-start_sr
+sr_start
 check "when the registry returns, the parked input and the ones after it go through" \
   ss_wait_for 30 metric_at_least ingest_messages_out_total 24
 check "/readyz is true again" ss_http_ok "http://127.0.0.1:$INGEST_PORT/readyz"
@@ -68,28 +57,20 @@ cat "$SS_TMP/v0.jsonl" "$SS_TMP/late.jsonl" "$SS_TMP/after.jsonl" >"$SS_TMP/all.
 check "all 24 events in events.raw, equal to what was sent" $PY $EV same "$SS_TMP/all.jsonl" "$SS_TMP/raw2.events"
 # another writer schema appears while the registry hangs (accepts, never
 # answers): the lookup runs off the loop, which keeps answering probes
-jq '.fields += [{"name": "producer_note", "type": ["null", "string"], "default": null}]' \
-  schemas/card_transaction.avsc >"$SS_TMP/ct_newer.avsc"
-hang_id=$(register events.ingest-value "$SS_TMP/ct_newer.avsc")
+sr_newer_schema schemas/card_transaction.avsc "$SS_TMP/ct_newer.avsc"
+hang_id=$(sr_register events.ingest-value "$SS_TMP/ct_newer.avsc")
 $PY $EV gen 1 4 hang >"$SS_TMP/hang.jsonl"
 $PY $EV avro "$SS_TMP/ct_newer.avsc" "$hang_id" <"$SS_TMP/hang.jsonl" >"$SS_TMP/hang.hex"
 to_files "$SS_TMP/hang.hex" hang
-kill "$SS_PID_sr"; wait "$SS_PID_sr" 2>/dev/null
-ss_spawn blackhole $PY libs/common/tests/black_hole.py "$SR_PORT"
-ss_wait_for 10 bash -c "exec 3<>/dev/tcp/127.0.0.1/$SR_PORT" || not_ok "black hole listens"
+sr_hang || not_ok "black hole listens"
 kcat -b "$KAFKA_BROKERS" -P -t events.ingest -k card-hang "$SS_TMP"/hang-0001.bin
 check "the input waits while the registry hangs (readyz 503)" ss_wait_for 20 bash -c \
   "[ \"\$(curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:$INGEST_PORT/readyz)\" = 503 ]"
-worst=0
-for _ in $(seq 20); do # 2 s of probes while the lookup hangs
-  t=$(curl -s -o /dev/null -w '%{time_total}' --max-time 5 "http://127.0.0.1:$INGEST_PORT/healthz")
-  worst=$(awk -v a="$worst" -v b="$t" 'BEGIN {print (b > a) ? b : a}')
-  sleep 0.1
-done
+worst=$(ss_slowest "http://127.0.0.1:$INGEST_PORT/healthz")
 check "the loop keeps answering while the registry hangs (slowest /healthz ${worst}s)" \
   awk -v w="$worst" 'BEGIN {exit !(w < 0.5)}'
-kill "$SS_PID_blackhole"; wait "$SS_PID_blackhole" 2>/dev/null
-start_sr
+sr_unhang
+sr_start
 check "once it answers again, the input goes through" ss_wait_for 30 metric_at_least ingest_messages_out_total 25
 check "still nothing dead-lettered" test "$(consume events.dlq 1000 | wc -l)" = 0
 check "ingest stops cleanly on SIGTERM" stop_ingest

@@ -9,18 +9,11 @@
 . "$(dirname "$0")/../../../tests/lib.sh"
 cd "$SS_ROOT" || exit 1
 PY=/usr/bin/python3
-SRPY=libs/common/tests/fake_schema_registry.py
 STORE="$SS_TMP/models"
 $PY services/scorer/tests/make_bundles.py "$STORE" card-fraud >"$SS_TMP/bundles.log" 2>&1 ||
   { not_ok "fixture bundles"; ss_done; }
-SR_PORT=$(ss_free_port)
-SR="http://127.0.0.1:$SR_PORT"
-start_sr() {
-  rm -f "$SS_TMP/sr.port"
-  ss_spawn sr $PY $SRPY --port "$SR_PORT" --port-file "$SS_TMP/sr.port" --state "$SS_TMP/sr.state"
-  ss_wait_for 10 test -s "$SS_TMP/sr.port"
-}
-ss_start_redis && ss_start_kafka 2 && start_sr || { not_ok "redis, devkafka and the registry start"; ss_done; }
+. libs/common/tests/registry_lib.sh
+ss_start_redis && ss_start_kafka 2 && sr_start || { not_ok "redis, devkafka and the registry start"; ss_done; }
 
 export SCHEMA_DIR="$SS_ROOT/schemas" MODEL_STORE="$STORE" MODEL_NAME=card-fraud
 export FEATURES_FILE="$SS_ROOT/features/card_fraud.json" GROUP_ID=registry-scorer
@@ -33,37 +26,27 @@ ss_spawn scorer "$SS_BIN/streamscore-scorer"
 check "scorer ready with SCHEMA_REGISTRY_URL" ss_wait_for 30 ss_http_ok "$BASE/readyz"
 
 # another producer's writer schema: the canonical one plus an optional field
-jq '.fields += [{"name": "producer_note", "type": ["null", "string"], "default": null}]' \
-  schemas/feature_vector.avsc >"$SS_TMP/fv_newer.avsc"
-new_id=$(jq -Rs '{schema: .}' "$SS_TMP/fv_newer.avsc" |
-  curl -fsS -X POST -H 'Content-Type: application/vnd.schemaregistry.v1+json' \
-    --data-binary @- "$SR/subjects/features.enriched-value/versions" | jq -r .id)
+sr_newer_schema schemas/feature_vector.avsc "$SS_TMP/fv_newer.avsc"
+new_id=$(sr_register features.enriched-value "$SS_TMP/fv_newer.avsc")
 check "a newer writer schema registered (id $new_id)" test "$new_id" -gt 0
 
 # the registry hangs: it accepts connections and never answers
-kill "$SS_PID_sr"; wait "$SS_PID_sr" 2>/dev/null
-ss_spawn blackhole $PY libs/common/tests/black_hole.py "$SR_PORT"
-ss_wait_for 10 bash -c "exec 3<>/dev/tcp/127.0.0.1/$SR_PORT" || not_ok "black hole listens"
+sr_hang || not_ok "black hole listens"
 DRIVER=(/usr/bin/python3 services/scorer/tests/scorer_driver.py --brokers "$KAFKA_BROKERS"
   --schemas "$SS_ROOT/schemas" --n 20 --prefix reg)
 check "20 vectors produced with the new schema id" \
   "${DRIVER[@]}" produce --rate 200 --schema-file "$SS_TMP/fv_newer.avsc" --schema-id "$new_id"
 deferred_some() { [ "$(ss_metric "$BASE/metrics" ss_kafka_deferred_total)" != 0 ]; }
 check "the vectors wait for the registry (deferred)" ss_wait_for 20 deferred_some
-worst=0
-for _ in $(seq 20); do # 2 s of probes while the registry hangs
-  t=$(curl -s -o /dev/null -w '%{time_total}' --max-time 5 "$BASE/healthz")
-  worst=$(awk -v a="$worst" -v b="$t" 'BEGIN {print (b > a) ? b : a}')
-  sleep 0.1
-done
+worst=$(ss_slowest "$BASE/healthz")
 check "the loop keeps answering while the registry hangs (slowest /healthz ${worst}s)" \
   awk -v w="$worst" 'BEGIN {exit !(w < 0.5)}'
-kill "$SS_PID_blackhole"; wait "$SS_PID_blackhole" 2>/dev/null
+sr_unhang
 sleep 1 # no registry at all: connections refused
 check "nothing dead-lettered meanwhile" test "$(ss_metric "$BASE/metrics" ss_scorer_dlq_total)" = 0
 scored() { curl -fsS "$BASE/metrics" | awk '/^ss_scorer_scores_total\{/ {n += $2} END {print n + 0}'; }
 check "nothing scored before the schema is known ($(scored))" test "$(scored)" = 0
-start_sr
+sr_start
 "${DRIVER[@]}" collect --timeout 60 >"$SS_TMP/collect.out" 2>"$SS_TMP/collect.err"
 rc=$?
 cat "$SS_TMP/collect.out"

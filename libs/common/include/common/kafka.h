@@ -117,8 +117,10 @@ int ss_consumer_paused(const ss_consumer *c); /* current reason mask */
  * a back-off (250 ms doubling to 10 s), followed, in order, by the messages
  * consumed after it. On a revoke the partition's deferred messages are
  * dropped for the next owner to read; at a drain timeout they are re-read
- * after the restart. Each call counts in ss_kafka_deferred_total. */
-void ss_consumer_defer(ss_consumer *c, const rd_kafka_message_t *m, ss_inflight *in);
+ * after the restart. Each call is logged (warn, with `why` and the source
+ * coordinates) and counted in ss_kafka_deferred_total. */
+void ss_consumer_defer(ss_consumer *c, const rd_kafka_message_t *m, ss_inflight *in,
+                       const char *why);
 
 size_t ss_consumer_inflight(const ss_consumer *c); /* unfinished inputs */
 int ss_consumer_assigned(const ss_consumer *c);    /* partitions currently assigned */
