@@ -272,6 +272,62 @@ static int collect_tmp(const char *path, const struct stat *sb, int type, struct
     return 0;
 }
 
+/* An Avro long (zig-zag varint) from f; 0 or -1 at the end of the file. */
+static int read_long(FILE *f, int64_t *out)
+{
+    uint64_t v = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+        int c = fgetc(f);
+        if (c == EOF) return -1;
+        v |= (uint64_t)(c & 0x7f) << shift;
+        if (!(c & 0x80)) {
+            *out = (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/* Skip n bytes that must all be in the file (size bytes long). */
+static int skip_bytes(FILE *f, int64_t n, off_t size)
+{
+    off_t at = ftello(f);
+    if (n < 0 || at < 0 || at + n > size) return -1;
+    return fseeko(f, at + n, SEEK_SET);
+}
+
+/** Records a reader can get back from a part file cut anywhere by a crash:
+ * those of its whole blocks, walked by their framing (count, byte size, data,
+ * sync marker; a block counts once its data is whole). 0 when even the header
+ * is cut. Asked before avro-c opens the file: avro-c 1.11 leaks a little when
+ * it fails to open a file whose header or first block is cut, and stdio
+ * writes part files in 4 KiB chunks, so such files are common after a kill. */
+static int64_t whole_records(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    struct stat st;
+    char magic[4], sync[16], mark[16];
+    int64_t n = 0, count, len;
+    if (!f) return 0;
+    if (fstat(fileno(f), &st) != 0 || fread(magic, 1, 4, f) != 4 || memcmp(magic, "Obj\x01", 4))
+        goto out;
+    for (;;) { /* the metadata map, in blocks */
+        if (read_long(f, &count)) goto out;
+        if (count == 0) break;
+        if (count < 0 && (count = -count, read_long(f, &len))) goto out;
+        for (int64_t i = 0; i < 2 * count; i++) /* key, value */
+            if (read_long(f, &len) || skip_bytes(f, len, st.st_size)) goto out;
+    }
+    if (fread(sync, 1, 16, f) != 16) goto out;
+    while (!read_long(f, &count) && !read_long(f, &len) && !skip_bytes(f, len, st.st_size)) {
+        n += count;
+        if (fread(mark, 1, 16, f) != 16 || memcmp(mark, sync, 16)) break;
+    }
+out:
+    fclose(f);
+    return n;
+}
+
 /** Copy the complete records of one crashed part file into a new one in the
  * same hour directory; returns records copied or -1. */
 static long recover_file(offline_store *o, const char *tmp, char *err, size_t errlen)
@@ -282,7 +338,8 @@ static long recover_file(offline_store *o, const char *tmp, char *err, size_t er
     long copied = 0;
     ofile out;
     int have_out = 0;
-    if (avro_file_reader(tmp, &r) != 0) { /* not even a header: nothing was flushed */
+    int64_t whole = whole_records(tmp);
+    if (whole <= 0 || avro_file_reader(tmp, &r) != 0) { /* nothing whole was flushed */
         unlink(tmp);
         return 0;
     }
@@ -292,7 +349,7 @@ static long recover_file(offline_store *o, const char *tmp, char *err, size_t er
     char dir[PATH_MAX];
     ss_strlcpy(dir, tmp, sizeof dir);
     *strrchr(dir, '/') = 0;
-    while (avro_file_reader_read_value(r, &v) == 0) {
+    while (copied < whole && avro_file_reader_read_value(r, &v) == 0) {
         if (!have_out) {
             /* same hour directory, a fresh part name */
             memset(&out, 0, sizeof out);

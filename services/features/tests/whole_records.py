@@ -1,8 +1,9 @@
 #!/usr/bin/python3
 """How many records of crashed part files a reader can still get back.
 
-usage: whole_records.py FILE...
-Prints the total. A part file killed mid-write is an Avro object container
+usage: whole_records.py FILE...          prints the total
+       whole_records.py --every-cut FILE  prints, for k = 0 .. size, the count
+                                          for FILE cut after k bytes A part file killed mid-write is an Avro object container
 cut at any byte: its header is read with python3-avro (an independent
 implementation), then its blocks are walked by their framing (count, byte
 size, data, 16-byte sync marker). A block counts when all its data bytes are
@@ -34,7 +35,10 @@ def varint(data, p):
 
 def whole_records(path):
     with open(path, "rb") as f:
-        data = f.read()
+        return whole_in(f.read())
+
+
+def whole_in(data):
     try:
         reader = avro.datafile.DataFileReader(io.BytesIO(data), avro.io.DatumReader())
         sync = reader.sync_marker
@@ -58,4 +62,9 @@ def whole_records(path):
 
 
 if __name__ == "__main__":
-    print(sum(whole_records(p) for p in sys.argv[1:]))
+    if sys.argv[1:2] == ["--every-cut"]:
+        with open(sys.argv[2], "rb") as f:
+            data = f.read()
+        print(" ".join(str(whole_in(data[:k])) for k in range(len(data) + 1)))
+    else:
+        print(sum(whole_records(p) for p in sys.argv[1:]))
